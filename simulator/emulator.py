@@ -171,8 +171,12 @@ class SystemEmulator:
         self.ctx = ctx
         self.store = ctx.store
         self.faults = ctx.faults
-        self.app = FastAPI(title=f"Conform simulator: {self.system}", docs_url=None,
-                           redoc_url=None, openapi_url=None)
+        self.app = FastAPI(
+            title=f"Conform simulator: {self.system}",
+            docs_url=None,
+            redoc_url=None,
+            openapi_url=None,
+        )
         self.app.add_middleware(_FaultMiddleware, emulator=self)
         self.routes(self.app)
 
@@ -227,19 +231,22 @@ class SystemEmulator:
             record = broken
         return record
 
-    def log_write(self, request: Request, connection: str, status: int, body: Any,
-                  response: Any, **extra: Any) -> None:
-        self.store.record_write({
-            "system": self.system,
-            "connection": connection,
-            "method": request.method,
-            "path": request.url.path,
-            "query": str(request.url.query),
-            "body": body,
-            "status": status,
-            "response": response,
-            **extra,
-        })
+    def log_write(
+        self, request: Request, connection: str, status: int, body: Any, response: Any, **extra: Any
+    ) -> None:
+        self.store.record_write(
+            {
+                "system": self.system,
+                "connection": connection,
+                "method": request.method,
+                "path": request.url.path,
+                "query": str(request.url.query),
+                "body": body,
+                "status": status,
+                "response": response,
+                **extra,
+            }
+        )
 
 
 class _FaultMiddleware(BaseHTTPMiddleware):

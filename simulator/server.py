@@ -6,7 +6,6 @@ import importlib
 import socket
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,11 +26,11 @@ class ServerThread:
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0):
         self.host = host
         self.port = port or free_port(host)
-        config = uvicorn.Config(app, host=host, port=self.port, log_level="warning",
-                                access_log=False, lifespan="off")
+        config = uvicorn.Config(
+            app, host=host, port=self.port, log_level="warning", access_log=False, lifespan="off"
+        )
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True,
-                                       name=f"sim-{self.port}")
+        self.thread = threading.Thread(target=self.server.run, daemon=True, name=f"sim-{self.port}")
 
     @property
     def url(self) -> str:
@@ -75,7 +74,8 @@ class Simulator:
     data_dir: Path | None = None
     emulators: dict[str, SystemEmulator] = field(default_factory=dict)
     servers: dict[str, ServerThread] = field(default_factory=dict)
-    on_advance: Callable[[Store, int], dict[str, Any]] | None = None
+    fault_spec: str = ""
+    shutdown_requested: threading.Event = field(default_factory=threading.Event)
 
     def faults_for(self, system: str) -> FaultConfig:
         return self.fault_configs.get(system, self.fault_configs["*"])
@@ -87,8 +87,9 @@ class Simulator:
         seed = int(self.store.manifest.get("seed", 0))
         for system in SYSTEMS:
             port = 0 if ephemeral_ports else self.port_base + PORT_OFFSETS[system]
-            ctx = EmulatorContext(store=self.store,
-                                  faults=Faults(system, self.faults_for(system), seed))
+            ctx = EmulatorContext(
+                store=self.store, faults=Faults(system, self.faults_for(system), seed)
+            )
             server_port = port or free_port(self.host)
             ctx.base_url = f"http://{self.host}:{server_port}"
             emulator = emulator_class(system)(ctx)
@@ -109,6 +110,7 @@ class Simulator:
 
     def set_faults(self, spec: str | None) -> None:
         self.fault_configs = FaultConfig.parse(spec)
+        self.fault_spec = spec or ""
         for system, emulator in self.emulators.items():
             emulator.faults.config = self.faults_for(system)
 

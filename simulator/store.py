@@ -76,6 +76,8 @@ class Store:
         self.truth: dict[str, list[dict[str, Any]]] = {}
         self.writes: list[dict[str, Any]] = []
         self.lock = threading.RLock()
+        # bumped on every bulk change (advance); emulators drop their cached indexes on it
+        self.generation = 0
         self._clock_set_at = time.monotonic()
         self._frozen = True  # offline (generation, export): now() is the clock itself
 
@@ -138,7 +140,9 @@ class Store:
                 _write_csv(truth_dir / f"{name}.csv", rows)
             if self.writes:
                 _write_jsonl(root / "writes.jsonl", self.writes)
-            (root / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+            (root / "manifest.json").write_text(
+                json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+            )
 
     @classmethod
     def load(cls, directory: str | Path) -> Store:
