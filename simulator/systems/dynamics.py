@@ -293,6 +293,11 @@ def _rank(value: Any) -> tuple[int, Any]:
     return (4, json.dumps(value, sort_keys=True))
 
 
+def _plain(value: Any) -> Any:
+    """Sort key without a per-row tuple (see _rank): strings compare case-insensitively."""
+    return value.casefold() if isinstance(value, str) else value
+
+
 def _compare(op: str, a: Any, b: Any) -> bool:
     if op == "eq":
         return a == b
@@ -1001,16 +1006,30 @@ class Emulator(SystemEmulator):
             company = self.default_company(conn)
         order = self.parse_orderby(params.get("$orderby"), types, entity_type)
         with self.store.lock:
-            items = list(table.rows.items())
-        if company is not None:
-            items = [(k, r) for k, r in items if str(r.get("dataAreaId", "")).lower() == company]
-        if predicate is not None:
-            items = [(k, r) for k, r in items if predicate(r)]
-        # Default order is insertion order, standing in for F&O's RecId order.
+            rows = dict(table.rows)  # a consistent copy: cheap, allocates nothing per row
+        # Keep only keys (existing objects): holding a million (key, row) tuples costs more
+        # in allocation and GC than the filter itself.
+        if company is None and predicate is None:
+            keys = list(rows)
+        else:
+            keys = [k for k, r in rows.items()
+                    if (company is None or (v := r.get("dataAreaId")) == company
+                        or (isinstance(v, str) and v.lower() == company))
+                    and (predicate is None or predicate(r))]
+        # Default order is insertion order, standing in for F&O's RecId order. $orderby runs
+        # stable sorts from the last key to the first; nulls sort first ascending (SQL Server).
         for name, desc in reversed(order):
-            default = extra.get(name)
-            items.sort(key=lambda kr, n=name, d=default: _rank(kr[1].get(n, d)), reverse=desc)
-        return [k for k, _ in items]
+            d = extra.get(name)
+            nulls = [k for k in keys if rows[k].get(name, d) is None]
+            present = [k for k in keys if rows[k].get(name, d) is not None] if nulls else keys
+            try:
+                present = sorted(present, key=lambda k, n=name, d=d: _plain(rows[k].get(n, d)),
+                                 reverse=desc)
+            except TypeError:  # mixed types in one column
+                present = sorted(present, key=lambda k, n=name, d=d: _rank(rows[k].get(n, d)),
+                                 reverse=desc)
+            keys = present + nulls if desc else nulls + present
+        return keys
 
     @staticmethod
     def parse_orderby(text: str | None, types: dict[str, str],

@@ -12,6 +12,7 @@ closures over the stored rows. A query's full result is cached while a client pa
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import threading
@@ -277,7 +278,9 @@ class Plan:
             raise QueryError("Invalid or unsupported search: mix of aggregates and columns "
                              "needs GROUP BY, which is not supported.")
         where = select.args.get("where")
-        self.where = self.compile(where.this).fn if where is not None else None
+        self.rownum: int | None = None
+        condition = self._take_rownum(where.this) if where is not None else None
+        self.where = self.compile(condition).fn if condition is not None else None
         self.join_fns = [self._compile_join(i, on) for i, (_, on) in enumerate(self.joins, 1)]
         self.order: list[tuple[Fn, bool, bool]] = []
         order = select.args.get("order")
@@ -291,6 +294,25 @@ class Plan:
         self.select_all = [i for i, (n, e) in enumerate(self.select) if n is None]
         self.aggregates = ([(n, self._aggregate(e)) for n, e in self.select]
                            if self.aggregate else [])
+
+    def _take_rownum(self, condition: exp.Expression) -> exp.Expression | None:
+        """``ROWNUM <= n`` (a top-level AND term) caps the rows before ORDER BY, as in Oracle."""
+        terms = list(condition.flatten()) if isinstance(condition, exp.And) else [condition]
+        kept = []
+        for term in terms:
+            if isinstance(term, exp.LTE | exp.LT) and isinstance(term.this, exp.Column) \
+                    and term.this.name.lower() == "rownum" \
+                    and isinstance(term.expression, exp.Literal):
+                cap = int(float(term.expression.this)) - (1 if isinstance(term, exp.LT) else 0)
+                self.rownum = max(0, cap if self.rownum is None else min(cap, self.rownum))
+            else:
+                kept.append(term)
+        if not kept:
+            return None
+        combined = kept[0]
+        for term in kept[1:]:
+            combined = exp.And(this=combined, expression=term)
+        return combined
 
     # -- tables and columns ------------------------------------------------------------------
     def _table(self, table: exp.Table) -> tuple[str, str]:
@@ -324,6 +346,11 @@ class Plan:
     def compile(self, node: exp.Expression) -> _Compiled:
         if isinstance(node, exp.Paren):
             return self.compile(node.this)
+        if node.args.get("negate") and isinstance(node, exp.Like | exp.ILike | exp.In
+                                                  | exp.Between | exp.Is):
+            plain = node.copy()
+            plain.set("negate", None)  # sqlglot marks "x NOT LIKE y" this way
+            return self.compile(exp.Not(this=plain))
         if isinstance(node, exp.Column):
             alias = self.aliases.get(node.name.lower())
             if alias is not None and alias is not node and not node.table \
@@ -389,7 +416,7 @@ class Plan:
             return self.compile(exp.And(this=low, expression=high))
         if isinstance(node, exp.In):
             return self._in(node)
-        if isinstance(node, exp.Like):
+        if isinstance(node, exp.Like | exp.ILike):
             return self._like(node)
         if isinstance(node, exp.Upper | exp.Lower):
             inner_fn = self.compile(node.this).fn
@@ -491,12 +518,13 @@ class Plan:
         fa = left.fn
         return _Compiled(lambda r: None if (v := fa(r)) is None else v in consts, "bool")
 
-    def _like(self, node: exp.Like) -> _Compiled:
+    def _like(self, node: exp.Like | exp.ILike) -> _Compiled:
         pattern = node.expression
         if not isinstance(pattern, exp.Literal) or not pattern.is_string:
             raise QueryError("Invalid or unsupported search: LIKE takes a string literal.")
         regex = re.compile("".join(".*" if c == "%" else "." if c == "_" else re.escape(c)
-                                   for c in pattern.this) + r"\Z", re.DOTALL)
+                                   for c in pattern.this) + r"\Z",
+                           re.DOTALL | (re.IGNORECASE if isinstance(node, exp.ILike) else 0))
         fa = self.compile(node.this).fn
         return _Compiled(lambda r: None if (v := fa(r)) is None
                          else regex.match(v if isinstance(v, str) else _num_str(v)) is not None,
@@ -678,7 +706,9 @@ class SuiteQL:
                     index.setdefault(key, []).append(rec)
             rows = _join(rows, index, outer, extra, left)
         where = plan.where
-        result = [r for r in rows if where(r) is True] if where else list(rows)
+        if where:
+            rows = (r for r in rows if where(r) is True)
+        result = list(rows if plan.rownum is None else itertools.islice(rows, plan.rownum))
         for key_fn, desc, nulls_first in reversed(plan.order):
             flag_null = nulls_first == desc  # the null flag that sorts nulls as asked
 

@@ -362,6 +362,8 @@ def test_select_and_orderby(env: Env) -> None:
     assert [set(r) for r in body["value"]][0] == {"@odata.etag", "CustomerAccount", "dataAreaId"}
     assert [r["CustomerAccount"] for r in body["value"]][:4] == [
         "US-0003", "US-0002", "US-0001", "CA-0003"]
+    body = env.get("CustomersV3", params={"$orderby": "CrmAccountId,CustomerAccount desc"}).json()
+    assert [r["CustomerAccount"] for r in body["value"]] == ["US-0003", "US-0002", "US-0001"]
 
 
 def test_incremental_filter_sees_only_changes(env: Env) -> None:

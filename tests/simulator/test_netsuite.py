@@ -318,6 +318,9 @@ def test_suiteql_filters_and_functions(sim: Sim) -> None:
                "ORDER BY c.id DESC") == ["4", "2"]
     assert ids("SELECT id FROM customer WHERE companyname LIKE 'Client 1%'") == ["1"]
     assert ids("SELECT id FROM customer WHERE id BETWEEN 3 AND 4") == ["3", "4"]
+    assert ids("SELECT id FROM customer WHERE id NOT IN (1, 2, 3) AND companyname NOT LIKE "
+               "'%7%'") == ["4", "5", "6"]
+    assert ids("SELECT id FROM customer WHERE ROWNUM <= 2") == ["1", "2"]
     # numeric, not string, comparison: '10' > '9' only as numbers
     assert ids("SELECT id FROM timebill WHERE id >= 1010 AND id < 1012") == ["1010", "1011"]
     assert ids("SELECT id FROM transaction WHERE foreigntotal > 3000 AND type = 'CustInvc'") \
