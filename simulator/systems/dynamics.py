@@ -551,12 +551,12 @@ class Emulator(SystemEmulator):
             return self.token(tenant, await request.body(), request, v1=True)
 
         @app.get("/{tenant}/v2.0/.well-known/openid-configuration")
-        async def discovery_v2(tenant: str) -> Response:
-            return self.discovery(tenant, v2=True)
+        async def discovery_v2(tenant: str, request: Request) -> Response:
+            return self.discovery(tenant, v2=True, request=request)
 
         @app.get("/{tenant}/.well-known/openid-configuration")
-        async def discovery_v1(tenant: str) -> Response:
-            return self.discovery(tenant, v2=False)
+        async def discovery_v1(tenant: str, request: Request) -> Response:
+            return self.discovery(tenant, v2=False, request=request)
 
         @app.get("/common/discovery/instance")
         async def instance_discovery(request: Request) -> Response:
@@ -677,11 +677,16 @@ class Emulator(SystemEmulator):
         return json_response({"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
                               "access_token": token.value})
 
-    def discovery(self, tenant: str, v2: bool) -> Response:
+    def discovery(self, tenant: str, v2: bool, request: Request | None = None) -> Response:
         if tenant != "common" and not self._tenant_connections(tenant):
             return self._entra_error(400, "invalid_tenant", 90002,
                                      f"Tenant '{tenant}' not found.")
-        root = f"{self.ctx.base_url}/{tenant}"
+        base = self.ctx.base_url
+        if request is not None and request.headers.get("x-forwarded-host"):
+            # behind a proxy (or a client that rewrites the Entra host): answer with its URLs
+            proto = request.headers.get("x-forwarded-proto", "https")
+            base = f"{proto}://{request.headers['x-forwarded-host']}"
+        root = f"{base}/{tenant}"
         suffix = "/v2.0" if v2 else ""
         return json_response({
             "token_endpoint": f"{root}/oauth2{suffix}/token",

@@ -85,9 +85,9 @@ DATETIME_COLS = {"lastmodifieddate", "datecreated", "createddate", "linelastmodi
                  "deleteddate"}
 DATE_COLS = {"trandate", "duedate", "startdate", "projectedenddate", "enddate", "effectivedate"}
 NUM_COLS = {"id", "subsidiary", "currency", "basecurrency", "transactioncurrency", "exchangerate",
-            "parent", "terms", "department", "entitystatus", "entity", "foreigntotal", "taxtotal",
+            "parent", "department", "entitystatus", "entity", "foreigntotal", "taxtotal",
             "foreignamountremaining", "custbody_project", "transaction", "linesequencenumber",
-            "item", "quantity", "rate", "foreignamount", "previousdoc", "nextdoc", "employee",
+            "quantity", "rate", "foreignamount", "previousdoc", "nextdoc", "employee",
             "customer", "hours", "recordid"}
 # reference columns -> the table they point at ((table, column) overrides the column default)
 REFS: dict[Any, str] = {
@@ -95,7 +95,7 @@ REFS: dict[Any, str] = {
     "transactioncurrency": "currency", "department": "department", "entitystatus": "jobstatus",
     "parent": "customer", "entity": "customer", "employee": "employee",
     "custbody_project": "job", "transaction": "transaction", "previousdoc": "transaction",
-    "nextdoc": "transaction", "terms": "term", "item": "item", ("timebill", "customer"): "job",
+    "nextdoc": "transaction", ("timebill", "customer"): "job",
 }
 TYPE_NAMES = {"CustInvc": "Invoice", "CustCred": "Credit Memo", "CustPymt": "Payment"}
 STATUS_NAMES = {("CustInvc", "A"): "Open", ("CustInvc", "B"): "Paid In Full",
@@ -556,7 +556,14 @@ class Plan:
     def _order_key(self, node: exp.Expression) -> Fn:
         if isinstance(node, exp.Literal) and not node.is_string:
             position = int(node.this)
-            named = [e for n, e in self.select if n is not None]
+            named: list[exp.Expression] = []
+            for name, expr in self.select:  # "*" counts as the table's columns, in order
+                if name is not None:
+                    named.append(expr)
+                    continue
+                qualifier = expr.table.lower() if isinstance(expr, exp.Column) else ""
+                named += [exp.column(c, table=alias) for alias, table in self.slots
+                          if not qualifier or qualifier == alias for c in SCHEMA[table]]
             if not 1 <= position <= len(named):
                 raise QueryError("Invalid or unsupported search: ORDER BY position.")
             node = named[position - 1]

@@ -247,12 +247,29 @@ def test_token_ttl_expires_tokens(env: Env) -> None:
 
 
 def test_msal_obtains_a_token(env: Env) -> None:
-    msal = pytest.importorskip("msal")
+    """The official Entra client, pointed at the emulator by rewriting its https host."""
+    import msal
+    import requests
+
+    local = env.url
+
+    class ToLocal(requests.adapters.HTTPAdapter):
+        def send(self, request, **kwargs):  # type: ignore[no-untyped-def]
+            request.url = local + request.url.split("login.microsoftonline.com", 1)[1]
+            request.headers["X-Forwarded-Host"] = "login.microsoftonline.com"
+            request.headers["X-Forwarded-Proto"] = "https"
+            return super().send(request, **kwargs)
+
+    http = requests.Session()
+    http.mount("https://login.microsoftonline.com", ToLocal())
     app = msal.ConfidentialClientApplication(
         CREDS["na"]["client_id"], client_credential=CREDS["na"]["client_secret"],
-        authority=f"{env.url}/{TENANT}", validate_authority=False, instance_discovery=False)
+        authority=f"https://login.microsoftonline.com/{TENANT}", validate_authority=False,
+        instance_discovery=False, http_client=http)
     result = app.acquire_token_for_client(scopes=[f"{env.url}/na/.default"])
     assert "access_token" in result, result
+    headers = {"Authorization": f"Bearer {result['access_token']}"}
+    assert env.session.get(f"{env.url}/na/data/LegalEntities", headers=headers).ok
 
 
 # -- discovery --------------------------------------------------------------------------------
@@ -289,6 +306,14 @@ def test_paging_walks_to_the_end(env: Env) -> None:
     rows, pages = env.walk("ProjectHourTransactions", params={"cross-company": "true"})
     assert len(rows) == sum(HOURS.values()) and pages == 7
     assert len({(r["dataAreaId"], r["TransactionId"]) for r in rows}) == len(rows)
+    # a filtered, ordered query keeps its options across pages
+    table = env.store.connection("dynamics", "na").tables["ProjectHourTransactions"]
+    want = sorted((r["Hours"], r["TransactionId"]) for r in table
+                  if r["Hours"] >= 3 and r["LineProperty"] == "Billable")
+    rows, pages = env.walk("ProjectHourTransactions", params={
+        "cross-company": "true", "$filter": "Hours ge 3 and LineProperty eq 'Billable'",
+        "$orderby": "Hours,TransactionId", "$select": "TransactionId,Hours"})
+    assert [(r["Hours"], r["TransactionId"]) for r in rows] == want and pages > 2
     # non-company sets are not filtered by company
     assert len(env.walk("EmployeesV2")[0]) == 4
 

@@ -14,8 +14,11 @@ from simulator.store import Store
 
 
 def _digest(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -50,18 +53,49 @@ def test_dataset_round_trips_through_its_directory(tiny: Store, tmp_path: Path) 
 def test_every_system_has_every_object(small: Store) -> None:
     expected = {
         ("salesforce", "crm"): {"Account", "Opportunity", "User"},
-        ("psa", "psa"): {"workspace_groups", "workspaces", "users", "account_memberships",
-                         "roles", "stories", "time_entries", "expenses", "invoices",
-                         "time_off_entries", "holiday_calendars", "holiday_calendar_entries",
-                         "holiday_calendar_memberships", "custom_fields",
-                         "custom_field_values"},
-        ("netsuite", "apac"): {"subsidiary", "currency", "currencyrate", "department",
-                               "customer", "job", "jobstatus", "employee", "transaction",
-                               "transactionline", "previoustransactionlink", "timebill"},
-        ("dynamics", "na"): {"LegalEntities", "CustomersV3", "ProjectsV2", "EmployeesV2",
-                             "ProjectHourTransactions", "SalesInvoiceHeadersV2",
-                             "SalesInvoiceLines", "CustomerPaymentJournalLines",
-                             "CustomerTransactions", "ExchangeRates"},
+        ("psa", "psa"): {
+            "workspace_groups",
+            "workspaces",
+            "users",
+            "account_memberships",
+            "roles",
+            "stories",
+            "time_entries",
+            "expenses",
+            "invoices",
+            "time_off_entries",
+            "holiday_calendars",
+            "holiday_calendar_entries",
+            "holiday_calendar_memberships",
+            "custom_fields",
+            "custom_field_values",
+        },
+        ("netsuite", "apac"): {
+            "subsidiary",
+            "currency",
+            "currencyrate",
+            "department",
+            "customer",
+            "job",
+            "jobstatus",
+            "employee",
+            "transaction",
+            "transactionline",
+            "previoustransactionlink",
+            "timebill",
+        },
+        ("dynamics", "na"): {
+            "LegalEntities",
+            "CustomersV3",
+            "ProjectsV2",
+            "EmployeesV2",
+            "ProjectHourTransactions",
+            "SalesInvoiceHeadersV2",
+            "SalesInvoiceLines",
+            "CustomerPaymentJournalLines",
+            "CustomerTransactions",
+            "ExchangeRates",
+        },
         ("stripe", "stripe"): {"customers", "invoices", "payment_intents", "charges", "events"},
     }
     for key, objects in expected.items():
@@ -78,12 +112,23 @@ def test_truth_counts_match_the_records(small: Store) -> None:
 
 def test_every_source_client_record_exists_in_its_system(small: Store) -> None:
     lookups = {
-        "salesforce": lambda r: small.connection("salesforce", "crm").table("Account").get(r["source_id"]),
-        "psa": lambda r: small.connection("psa", "psa").table("workspace_groups").get(r["source_id"]),
-        "stripe": lambda r: small.connection("stripe", "stripe").table("customers").get(r["source_id"]),
-        "netsuite": lambda r: small.connection("netsuite", r["connection"]).table("customer").get(r["source_id"]),
-        "dynamics": lambda r: small.connection("dynamics", r["connection"]).tables["CustomersV3"].get(
-            *r["source_id"].split("|")),
+        "salesforce": lambda r: (
+            small.connection("salesforce", "crm").table("Account").get(r["source_id"])
+        ),
+        "psa": lambda r: (
+            small.connection("psa", "psa").table("workspace_groups").get(r["source_id"])
+        ),
+        "stripe": lambda r: (
+            small.connection("stripe", "stripe").table("customers").get(r["source_id"])
+        ),
+        "netsuite": lambda r: (
+            small.connection("netsuite", r["connection"]).table("customer").get(r["source_id"])
+        ),
+        "dynamics": lambda r: (
+            small.connection("dynamics", r["connection"])
+            .tables["CustomersV3"]
+            .get(*r["source_id"].split("|"))
+        ),
     }
     records = small.truth["customer_records"]
     assert {r["system"] for r in records} == set(lookups)
@@ -106,7 +151,10 @@ def test_hours_truth_equals_the_psa_time_entries(small: Store) -> None:
     psa = defaultdict(float)
     for e in small.connection("psa", "psa").tables["time_entries"]:
         psa[(e["user_id"], e["date_performed"][:7])] += e["time_in_minutes"] / 60
-    truth = {(r["psa_user_id"], r["month"]): r["hours_total"] for r in small.truth["hours_by_employee_month"]}
+    truth = {
+        (r["psa_user_id"], r["month"]): r["hours_total"]
+        for r in small.truth["hours_by_employee_month"]
+    }
     assert truth.keys() == psa.keys()
     for key, hours in truth.items():
         assert psa[key] == pytest.approx(hours, abs=0.01)
@@ -118,7 +166,9 @@ def test_invoice_truth_equals_each_erps_open_balance(small: Store) -> None:
     for conn in ("apac", "europe"):
         for t in small.connection("netsuite", conn).tables["transaction"]:
             if t["type"] == "CustInvc":
-                assert float(t["foreignamountremaining"]) == pytest.approx(truth[t["tranid"]]["open_balance"])
+                assert float(t["foreignamountremaining"]) == pytest.approx(
+                    truth[t["tranid"]]["open_balance"]
+                )
                 assert float(t["foreigntotal"]) == pytest.approx(truth[t["tranid"]]["total"])
                 seen += 1
     for conn in ("na", "emea"):
@@ -151,8 +201,14 @@ def test_invoice_lines_sum_to_headers(small: Store) -> None:
 
 def test_truth_records_every_kind_of_injected_fault(small: Store) -> None:
     kinds = {r["kind"] for r in small.truth["faults"]}
-    expected = {"duplicate_in_crm", "psa_project_without_erp", "project_missing_cost_center",
-                "time_not_posted", "invoice_disputed_collectible", "stripe_paid_erp_open"}
+    expected = {
+        "duplicate_in_crm",
+        "psa_project_without_erp",
+        "project_missing_cost_center",
+        "time_not_posted",
+        "invoice_disputed_collectible",
+        "stripe_paid_erp_open",
+    }
     assert expected <= kinds, expected - kinds
 
 
