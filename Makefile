@@ -25,7 +25,7 @@ demo: install
 	$(BIN)/conform simulator serve --data $(SIM_DATA) --scale $(SCALE) > build/simulator.log 2>&1 &
 	@$(BIN)/conform simulator wait --timeout 120 || (cat build/simulator.log; exit 1)
 	@cat build/simulator.log
-	@status=0; $(BIN)/conform run --simulator $(SIM_DATA) || status=$$?; \
+	@status=0; $(BIN)/conform run --connections $(SIM_DATA)/connections.json || status=$$?; \
 	  $(BIN)/conform simulator stop; exit $$status
 
 ## test: the whole suite (unit, simulator, integration); starts the services it needs
@@ -38,6 +38,7 @@ bench: install
 
 ## dev: the Dagster UI on http://127.0.0.1:3000
 dev: install
+	@test -f orchestration/definitions.py || { echo "make dev: the Dagster definitions are not built yet (orchestration issue)"; exit 1; }
 	$(BIN)/dagster dev -w workspace.yaml -p 3000
 
 lint: install
