@@ -4,6 +4,7 @@ and the benchmark to prove the emulators serve a full, correctly paged read."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from collections import Counter
 from typing import Any
 
@@ -63,7 +64,7 @@ def walk_all(connections: dict[str, Any], tables: dict[tuple[str, str], list[str
         assertion = jwt.encode(
             {"iss": info["client_id"], "scope": ["rest_webservices"], "aud": info["token_url"],
              "iat": now, "exp": now + 3000},
-            open(info["private_key_path"]).read(), algorithm="PS256",
+            Path(info["private_key_path"]).read_text(), algorithm="PS256",
             headers={"kid": info["certificate_id"]})
         token = http.post(info["token_url"], data={
             "grant_type": "client_credentials",

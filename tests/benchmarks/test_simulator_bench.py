@@ -47,5 +47,6 @@ def test_large_generation(tmp_path: Path) -> None:
     elapsed = time.monotonic() - t0
     entries = len(store.connection("psa", "psa").tables["time_entries"])
     rows = sum(len(t) for c in store.connections.values() for t in c.tables.values())
-    print(f"\nsimulator large: {rows:,} records ({entries:,} time entries) generated in {elapsed:.1f}s")
+    print(f"\nsimulator large: {rows:,} records ({entries:,} time entries) "
+          f"generated in {elapsed:.1f}s")
     assert entries > 500_000
