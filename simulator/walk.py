@@ -4,8 +4,8 @@ and the benchmark to prove the emulators serve a full, correctly paged read."""
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import jwt
