@@ -540,7 +540,7 @@ SCALES = {
     "tiny": Scale(clients=24, employees=16, months=3),
     "small": Scale(clients=80, employees=50, months=6),
     "demo": Scale(clients=300, employees=150, months=12),
-    "large": Scale(clients=3000, employees=2000, months=24),
+    "large": Scale(clients=3000, employees=1100, months=24),
 }
 DATASET_END = date(2026, 10, 31)
 CLOCK_TIME = time(18, 0)
