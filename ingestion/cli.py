@@ -33,10 +33,15 @@ def apply_connections(args: argparse.Namespace) -> None:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from ingestion.common import IngestionError
     from ingestion.pipeline import ingest
 
     apply_connections(args)
-    reports = ingest(args.source, full_refresh=args.full_refresh)
+    try:
+        reports = ingest(args.source, full_refresh=args.full_refresh)
+    except IngestionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     failed = [r for r in reports if r.status != "ok"]
     total = sum(r.rows_loaded for r in reports)
     print(f"ingest: {total:,} rows from {len(reports) - len(failed)} connection(s)"

@@ -103,6 +103,10 @@ class Metrics:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def hook(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        # counted once per response, whether seen by the session's send or by a request hook
+        if getattr(response, "_conform_counted", False):
+            return
+        response._conform_counted = True  # type: ignore[attr-defined]
         status = response.status_code
         with self.lock:
             self.counts["requests"] += 1
@@ -153,6 +157,8 @@ def http_session(
     def renew_on_401(response: requests.Response | None, exc: BaseException | None) -> bool:
         if response is not None and response.status_code == 401 and auth is not None:
             auth.invalidate()
+            # dlt's retry re-sends this same prepared request: sign it with a fresh token
+            auth(response.request)
             return True
         return False
 
@@ -160,7 +166,18 @@ def http_session(
     client = Client(retry_condition=conditions, raise_for_status=False)
     client.configure()
     session = client.session
-    session.hooks["response"].append(metrics.hook)
+    # count every attempt at the transport adapter: dlt's retry wraps session.send (so a
+    # wrapper there sees only the last attempt), and per-request hooks (RESTClient.paginate
+    # passes its own) replace the session's hooks
+    adapter = session.get_adapter("https://")
+    send = adapter.send
+
+    def counting_send(request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        response = send(request, **kwargs)
+        metrics.hook(response)
+        return response
+
+    adapter.send = counting_send  # type: ignore[method-assign]
     if auth is not None:
         session.auth = auth
     return session
@@ -206,7 +223,11 @@ def quarantine_row(
             table_name=QUARANTINE_TABLE,
             write_disposition="merge",
             primary_key=[CONNECTION_COLUMN, "object", "record_key"],
+            columns={},  # empty: the variant would otherwise inherit the resource's columns
         ),
+        # a table variant: without it the hints would replace the emitting resource's own
+        # (its later good rows would be written to the quarantine table)
+        create_table_variant=True,
     )
 
 

@@ -110,14 +110,20 @@ def _record(p: Any, report: RunReport) -> None:
 
 def ingest(systems: Iterable[str] | None = None, full_refresh: bool = False,
            progress: Callable[[str], None] = print) -> list[RunReport]:
+    """Load the given systems (default: every system that has connections configured)."""
+    explicit = systems is not None
     reports = []
     for system in systems or SYSTEMS:
         source_module(system)
         names = connection_names(system)
         if not names:
-            progress(f"{system}: no connections configured (sources.{system}.connections)")
-            reports.append(RunReport(system, "", datetime.now(UTC).isoformat(), status="failed",
-                                     error=f"no connections configured for {system}"))
+            if explicit:
+                reports.append(RunReport(system, "", datetime.now(UTC).isoformat(),
+                                         status="failed",
+                                         error=f"no connections configured for {system} "
+                                         f"(sources.{system}.connections)"))
+            else:
+                progress(f"{system}: not configured")
             continue
         for connection in names:
             progress(f"{system}/{connection}: loading ...")
@@ -130,4 +136,7 @@ def ingest(systems: Iterable[str] | None = None, full_refresh: bool = False,
             else:
                 progress(f"{system}/{connection}: FAILED: {report.error}")
             reports.append(report)
+    if not reports:
+        raise IngestionError("no source system is configured: see `sources.<system>` in "
+                             ".dlt/config.toml, or pass --connections FILE")
     return reports

@@ -28,11 +28,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """The whole pipeline once, without the UI. Today: ingestion of every source."""
+    from ingestion.common import IngestionError
     from ingestion.pipeline import ingest
 
     ingestion_cli.apply_connections(args)
     started = time.monotonic()
-    reports = ingest()
+    try:
+        reports = ingest()
+    except IngestionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     failed = [r for r in reports if r.status != "ok"]
     print(f"run: {sum(r.rows_loaded for r in reports):,} rows ingested from "
           f"{len(reports) - len(failed)} connection(s) in {time.monotonic() - started:.0f}s")

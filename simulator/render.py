@@ -1424,7 +1424,7 @@ class Renderer:
             if when <= self.t:
                 events.append(
                     {
-                        "id": hashed_id("evt_", p.seed, obj["id"], kind),
+                        "id": hashed_id("evt_", p.seed, obj["id"], kind, unix(when)),
                         "object": "event",
                         "type": kind,
                         "created": unix(when),
@@ -1489,6 +1489,9 @@ class Renderer:
             add("invoices", current)
             event("invoice.created", created, invoice_obj(created))
             event("invoice.finalized", created, invoice_obj(created))
+            for c in inv.credits:  # a credit note changes the invoice: Stripe says so
+                if self.live(c.at):
+                    event("invoice.updated", c.at, invoice_obj(c.at))
             for x in card:
                 if not self.live(x.at):
                     continue

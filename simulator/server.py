@@ -23,14 +23,17 @@ DEFAULT_PORT_BASE = 8700
 class ServerThread:
     """A uvicorn server in a background thread; ``stop()`` shuts it down cleanly."""
 
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0):
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0,
+                 sock: socket.socket | None = None):
         self.host = host
-        self.port = port or free_port(host)
-        config = uvicorn.Config(
-            app, host=host, port=self.port, log_level="warning", access_log=False, lifespan="off"
-        )
+        # bind now and hand uvicorn the socket: no window for another process to take the port
+        self.sock = sock or bind(host, port)
+        self.port = self.sock.getsockname()[1]
+        config = uvicorn.Config(app, host=host, port=self.port, log_level="warning",
+                                access_log=False, lifespan="off")
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True, name=f"sim-{self.port}")
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]},
+                                       daemon=True, name=f"sim-{self.port}")
 
     @property
     def url(self) -> str:
@@ -50,6 +53,14 @@ class ServerThread:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+def bind(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -87,14 +98,13 @@ class Simulator:
         seed = int(self.store.manifest.get("seed", 0))
         for system in SYSTEMS:
             port = 0 if ephemeral_ports else self.port_base + PORT_OFFSETS[system]
-            ctx = EmulatorContext(
-                store=self.store, faults=Faults(system, self.faults_for(system), seed)
-            )
-            server_port = port or free_port(self.host)
-            ctx.base_url = f"http://{self.host}:{server_port}"
+            ctx = EmulatorContext(store=self.store,
+                                  faults=Faults(system, self.faults_for(system), seed))
+            sock = bind(self.host, port)
+            ctx.base_url = f"http://{self.host}:{sock.getsockname()[1]}"
             emulator = emulator_class(system)(ctx)
             self.emulators[system] = emulator
-            self.servers[system] = ServerThread(emulator.app, self.host, server_port)
+            self.servers[system] = ServerThread(emulator.app, self.host, sock=sock)
         from simulator.control import control_app
 
         control_port = 0 if ephemeral_ports else self.port_base + PORT_OFFSETS["control"]
