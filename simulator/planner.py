@@ -1103,7 +1103,8 @@ def _plan_opportunities(p: Plan, ids: Ids) -> None:
                 "closed": True,
                 "project": pr,
                 "owner": rng.choice(owners).sf_user_id if owners else None,
-                "created": at(close, 10) - timedelta(days=rng.randint(20, 90)),
+                # never before the account it belongs to
+                "created": max(acct.created, at(close, 10) - timedelta(days=rng.randint(20, 90))),
             }
         )
     for client in p.clients:
