@@ -20,14 +20,28 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     simulator_cli.add_parser(sub)
     ingestion_cli.add_parser(sub)
+    transform = sub.add_parser("transform", help="build the conformed model (dbt build)")
+    transform.add_argument("--select", nargs="*", help="dbt selection, e.g. staging.psa+")
+    transform.set_defaults(func=cmd_transform)
     run = sub.add_parser("run", help="run the whole pipeline once (what `make demo` calls)")
     ingestion_cli.add_connections_arg(run)
     run.set_defaults(func=cmd_run)
     return parser
 
 
+def cmd_transform(args: argparse.Namespace) -> int:
+    from orchestration.transform import run_dbt
+
+    result = run_dbt("build", args.select)
+    summary = ", ".join(f"{n} {status}" for status, n in sorted(result.counts.items()))
+    print(f"transform: {summary or 'nothing built'}")
+    for failure in result.failures:
+        print(f"error: {failure}", file=sys.stderr)
+    return 0 if result.ok else 1
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    """The whole pipeline once, without the UI. Today: ingestion of every source."""
+    """The whole pipeline once, without the UI: ingestion of every source, then dbt."""
     from ingestion.common import IngestionError
     from ingestion.pipeline import ingest
 
@@ -43,7 +57,9 @@ def cmd_run(args: argparse.Namespace) -> int:
           f"{len(reports) - len(failed)} connection(s) in {time.monotonic() - started:.0f}s")
     for r in failed:
         print(f"error: {r.system}/{r.connection}: {r.error}", file=sys.stderr)
-    return 1 if failed else 0
+    if failed:
+        return 1
+    return cmd_transform(argparse.Namespace(select=None))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -663,9 +663,12 @@ def _plan_erp_projects(p: Plan, ids: Ids) -> None:
     extra = max(1, int(len(p.projects) * FAULT_RATES["erp_project_without_psa"]))
     for _ in range(extra):
         client = rng.choice(clients)
-        if primary_record(client, client.le.system) is None:
+        customer = primary_record(client, client.le.system)
+        if customer is None:
             continue
         start = p.start + timedelta(days=rng.randint(0, max(1, (p.end - p.start).days - 20)))
+        # opened in the ERP only once the customer exists there
+        start = max(start, customer.created.date() + timedelta(days=30))
         pr = _add_project(p, ids, rng, client, client.le, "tm", start, start + timedelta(days=90))
         pr.erp_only = True
         pr.faults.add("erp_project_without_psa")
