@@ -27,7 +27,9 @@ def dbt_environment() -> dict[str, str]:
     if os.environ.get("CONFORM_DESTINATION", "duckdb") == "postgres":
         uri = os.environ.get("DESTINATION__POSTGRES__CREDENTIALS", "")
         if not uri:
-            raise RuntimeError("CONFORM_DESTINATION=postgres needs DESTINATION__POSTGRES__CREDENTIALS")
+            raise RuntimeError(
+                "CONFORM_DESTINATION=postgres needs DESTINATION__POSTGRES__CREDENTIALS"
+            )
         parsed = urlparse(uri)
         query = parse_qs(parsed.query)
         env.update({
