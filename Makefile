@@ -6,6 +6,7 @@ STAMP := $(VENV)/.installed
 SIM_DATA ?= build/simulator
 SCALE ?= demo
 PYTEST_ARGS ?=
+DEV_PORT ?= 3000
 
 .PHONY: install demo test bench dev lint format clean
 
@@ -30,6 +31,7 @@ demo: install
 
 ## test: the whole suite (unit, simulator, integration); starts the services it needs
 test: install
+	@.ci/install-chromium || echo "warning: chromium could not be installed: the browser test will fail"
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 ## bench: benchmarks at scale large (slow; not part of make test)
@@ -38,12 +40,14 @@ bench: install
 
 ## dev: the Dagster UI on http://127.0.0.1:3000
 dev: install
-	@test -f orchestration/definitions.py || { echo "make dev: the Dagster definitions are not built yet (orchestration issue)"; exit 1; }
-	$(BIN)/dagster dev -w workspace.yaml -p 3000
+	cd dbt_project && PATH="$(CURDIR)/$(BIN):$$PATH" ../$(BIN)/dbt parse --quiet --profiles-dir .
+	DAGSTER_HOME="$(CURDIR)/orchestration/dagster_home" PATH="$(CURDIR)/$(BIN):$$PATH" \
+	  $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(DEV_PORT)
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint dbt_project/models/marts
 
 format: install
 	$(BIN)/ruff format .

@@ -62,9 +62,7 @@ _DATE_RE = re.compile(
 _CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # ProjType enum of F&O (ProjectsV2.ProjectType).
-PROJECT_TYPES = frozenset(
-    {"TimeMaterial", "FixedPrice", "Internal", "Investment", "Cost", "Time"}
-)
+PROJECT_TYPES = frozenset({"TimeMaterial", "FixedPrice", "Internal", "Investment", "Cost", "Time"})
 
 
 def settings_for(connection: str) -> dict[str, Any]:
@@ -263,74 +261,165 @@ class Entity:
 
 ENTITIES: tuple[Entity, ...] = (
     Entity(
-        "LegalEntities", "legal_entities", ("LegalEntityId",),
-        {"LegalEntityId": "company", "AccountingCurrency": "currency",
-         "AddressCountryRegionId": "country3"},
+        "LegalEntities",
+        "legal_entities",
+        ("LegalEntityId",),
+        {
+            "LegalEntityId": "company",
+            "AccountingCurrency": "currency",
+            "AddressCountryRegionId": "country3",
+        },
         ("Name",),
     ),
     Entity(
-        "CustomersV3", "customers_v3", ("dataAreaId", "CustomerAccount"),
-        {"dataAreaId": "company", "SalesCurrencyCode": "currency", "CreditLimit": "decimal",
-         "AddressCountryRegionId": "country3", "AddressCountryRegionISOCode": "country2"},
-        ("OrganizationName", "NameAlias", "CustomerGroupId", "PartyNumber", "AddressCity",
-         "AddressZipCode", "AddressStreet", "PrimaryContactEmail", "PrimaryContactURL",
-         "PrimaryContactPhone", "PaymentTerms", "InvoiceAccount", "TaxExemptNumber",
-         "SalesTaxGroup", "OnHoldStatus", "ConformCustomerId", "CrmAccountId"),
+        "CustomersV3",
+        "customers_v3",
+        ("dataAreaId", "CustomerAccount"),
+        {
+            "dataAreaId": "company",
+            "SalesCurrencyCode": "currency",
+            "CreditLimit": "decimal",
+            "AddressCountryRegionId": "country3",
+            "AddressCountryRegionISOCode": "country2",
+        },
+        (
+            "OrganizationName",
+            "NameAlias",
+            "CustomerGroupId",
+            "PartyNumber",
+            "AddressCity",
+            "AddressZipCode",
+            "AddressStreet",
+            "PrimaryContactEmail",
+            "PrimaryContactURL",
+            "PrimaryContactPhone",
+            "PaymentTerms",
+            "InvoiceAccount",
+            "TaxExemptNumber",
+            "SalesTaxGroup",
+            "OnHoldStatus",
+            "ConformCustomerId",
+            "CrmAccountId",
+        ),
     ),
     Entity(
-        "ProjectsV2", "projects_v2", ("dataAreaId", "ProjectID"),
-        {"dataAreaId": "company", "StartDate": "date", "EndDate": "date",
-         "ProjectType": "project_type"},
-        ("ProjectName", "CustomerAccount", "ProjectContractID", "ProjectStage", "ProjectGroup",
-         "DefaultDimensionDisplayValue", "PSAProjectCode"),
+        "ProjectsV2",
+        "projects_v2",
+        ("dataAreaId", "ProjectID"),
+        {
+            "dataAreaId": "company",
+            "StartDate": "date",
+            "EndDate": "date",
+            "ProjectType": "project_type",
+        },
+        (
+            "ProjectName",
+            "CustomerAccount",
+            "ProjectContractID",
+            "ProjectStage",
+            "ProjectGroup",
+            "DefaultDimensionDisplayValue",
+            "PSAProjectCode",
+        ),
     ),
     Entity(
-        "EmployeesV2", "employees_v2", ("PersonnelNumber",),
+        "EmployeesV2",
+        "employees_v2",
+        ("PersonnelNumber",),
         {"PrimaryContactEmail": "email", "EmploymentLegalEntityId": "company"},
         ("FirstName", "LastName", "Name"),
     ),
     Entity(
-        "ProjectHourTransactions", "project_hour_transactions", ("dataAreaId", "TransactionId"),
-        {"dataAreaId": "company", "ProjectDate": "date", "Hours": "decimal",
-         "SalesPrice": "decimal", "CostPrice": "decimal", "CurrencyCode": "currency"},
+        "ProjectHourTransactions",
+        "project_hour_transactions",
+        ("dataAreaId", "TransactionId"),
+        {
+            "dataAreaId": "company",
+            "ProjectDate": "date",
+            "Hours": "decimal",
+            "SalesPrice": "decimal",
+            "CostPrice": "decimal",
+            "CurrencyCode": "currency",
+        },
         ("ProjectID", "Worker", "LineProperty", "PSATimeEntryId"),
     ),
     Entity(
-        "SalesInvoiceHeadersV2", "sales_invoice_headers_v2", ("dataAreaId", "InvoiceNumber"),
-        {"dataAreaId": "company", "InvoiceDate": "date", "DueDate": "date",
-         "CurrencyCode": "currency", "TotalInvoiceAmount": "decimal",
-         "TotalTaxAmount": "decimal", "TotalDiscountAmount": "decimal",
-         "TotalChargeAmount": "decimal"},
-        ("InvoiceCustomerAccountNumber", "ProjectID", "PaymentTermsName", "DisputeStatus",
-         "PSAInvoiceId"),
+        "SalesInvoiceHeadersV2",
+        "sales_invoice_headers_v2",
+        ("dataAreaId", "InvoiceNumber"),
+        {
+            "dataAreaId": "company",
+            "InvoiceDate": "date",
+            "DueDate": "date",
+            "CurrencyCode": "currency",
+            "TotalInvoiceAmount": "decimal",
+            "TotalTaxAmount": "decimal",
+            "TotalDiscountAmount": "decimal",
+            "TotalChargeAmount": "decimal",
+        },
+        (
+            "InvoiceCustomerAccountNumber",
+            "ProjectID",
+            "PaymentTermsName",
+            "DisputeStatus",
+            "PSAInvoiceId",
+        ),
     ),
     Entity(
         # LineNumber is a real (LineNum) in F&O: a decimal, not an integer
-        "SalesInvoiceLines", "sales_invoice_lines", ("dataAreaId", "InvoiceNumber", "LineNumber"),
-        {"dataAreaId": "company", "LineNumber": "decimal", "InvoicedQuantity": "decimal",
-         "SalesPrice": "decimal", "LineAmount": "decimal", "LineTotalTaxAmount": "decimal",
-         "CurrencyCode": "currency"},
+        "SalesInvoiceLines",
+        "sales_invoice_lines",
+        ("dataAreaId", "InvoiceNumber", "LineNumber"),
+        {
+            "dataAreaId": "company",
+            "LineNumber": "decimal",
+            "InvoicedQuantity": "decimal",
+            "SalesPrice": "decimal",
+            "LineAmount": "decimal",
+            "LineTotalTaxAmount": "decimal",
+            "CurrencyCode": "currency",
+        },
         ("ItemNumber", "LineDescription", "ProjectID"),
     ),
     Entity(
-        "CustomerPaymentJournalLines", "customer_payment_journal_lines",
+        "CustomerPaymentJournalLines",
+        "customer_payment_journal_lines",
         ("dataAreaId", "JournalBatchNumber", "LineNumber"),
-        {"dataAreaId": "company", "LineNumber": "decimal", "CreditAmount": "decimal",
-         "CurrencyCode": "currency", "TransactionDate": "date", "IsPosted": "noyes"},
+        {
+            "dataAreaId": "company",
+            "LineNumber": "decimal",
+            "CreditAmount": "decimal",
+            "CurrencyCode": "currency",
+            "TransactionDate": "date",
+            "IsPosted": "noyes",
+        },
         ("AccountDisplayValue", "MarkedInvoice", "PaymentReference"),
     ),
     Entity(
-        "CustomerTransactions", "customer_transactions", ("dataAreaId", "Voucher"),
-        {"dataAreaId": "company", "TransactionDate": "date", "DueDate": "date",
-         "ClosedDate": "date", "CurrencyCode": "currency", "AmountCur": "decimal",
-         "SettledAmountCur": "decimal"},
+        "CustomerTransactions",
+        "customer_transactions",
+        ("dataAreaId", "Voucher"),
+        {
+            "dataAreaId": "company",
+            "TransactionDate": "date",
+            "DueDate": "date",
+            "ClosedDate": "date",
+            "CurrencyCode": "currency",
+            "AmountCur": "decimal",
+            "SettledAmountCur": "decimal",
+        },
         ("CustomerAccount", "TransactionType", "InvoiceNumber"),
     ),
     Entity(
-        "ExchangeRates", "exchange_rates", ("RateTypeName", "FromCurrency", "ToCurrency",
-                                            "StartDate"),
-        {"FromCurrency": "currency", "ToCurrency": "currency", "StartDate": "date",
-         "Rate": "decimal"},
+        "ExchangeRates",
+        "exchange_rates",
+        ("RateTypeName", "FromCurrency", "ToCurrency", "StartDate"),
+        {
+            "FromCurrency": "currency",
+            "ToCurrency": "currency",
+            "StartDate": "date",
+            "Rate": "decimal",
+        },
         ("ConversionFactor",),
     ),
 )
@@ -456,8 +545,7 @@ def make_resource(
     page_size: int | None,
     companies: list[str],
 ) -> Any:
-    headers = {"Accept": "application/json", "OData-Version": "4.0",
-               "OData-MaxVersion": "4.0"}
+    headers = {"Accept": "application/json", "OData-Version": "4.0", "OData-MaxVersion": "4.0"}
     if page_size:
         headers["Prefer"] = f"odata.maxpagesize={page_size}"
 
@@ -509,9 +597,7 @@ def make_resource(
 
 
 @dlt.source(name=SYSTEM, max_table_nesting=0)
-def _dynamics(
-    connection: str, settings: dict[str, Any], metrics: Metrics
-) -> list[Any]:
+def _dynamics(connection: str, settings: dict[str, Any], metrics: Metrics) -> list[Any]:
     token_session = http_session(metrics)
     auth = EntraAuth(token_fetcher(settings, connection, token_session))
     session = http_session(metrics, auth)

@@ -137,46 +137,107 @@ def _cols(spec: str) -> dict[str, str]:
 
 _STAMP = "lastmodifieddate:dt"
 TABLES: tuple[Table, ...] = (
-    Table("subsidiary", ("id",), _cols(f"id:id name country:upper currency:id isinactive:bool "
-                                        f"{_STAMP}")),
+    Table(
+        "subsidiary",
+        ("id",),
+        _cols(f"id:id name country:upper currency:id isinactive:bool {_STAMP}"),
+    ),
     Table("currency", ("id",), _cols(f"id:id symbol:upper name isbasecurrency:bool {_STAMP}")),
-    Table("currencyrate", ("id",), _cols(
-        f"id:id basecurrency:id transactioncurrency:id exchangerate:dec effectivedate:date "
-        f"{_STAMP}")),
+    Table(
+        "currencyrate",
+        ("id",),
+        _cols(
+            f"id:id basecurrency:id transactioncurrency:id exchangerate:dec effectivedate:date "
+            f"{_STAMP}"
+        ),
+    ),
     Table("department", ("id",), _cols(f"id:id name subsidiary:id isinactive:bool {_STAMP}")),
-    Table("customer", ("id",), _cols(
-        "id:id entityid companyname email:email phone url billcountry:upper billcity "
-        "subsidiary:id currency:id parent:id isperson:bool isinactive:bool terms "
-        "custentity_tax_id custentity_conform_id custentity_crm_account_id datecreated:dt "
-        f"{_STAMP}"), soft_delete=True, record_types=("customer",)),
-    Table("job", ("id",), _cols(
-        "id:id entityid companyname parent:id subsidiary:id currency:id department:id "
-        "entitystatus:id startdate:date projectedenddate:date enddate:date "
-        "custentity_billing_method custentity_psa_project_code isinactive:bool datecreated:dt "
-        f"{_STAMP}"), soft_delete=True, record_types=("job",)),
+    Table(
+        "customer",
+        ("id",),
+        _cols(
+            "id:id entityid companyname email:email phone url billcountry:upper billcity "
+            "subsidiary:id currency:id parent:id isperson:bool isinactive:bool terms "
+            "custentity_tax_id custentity_conform_id custentity_crm_account_id datecreated:dt "
+            f"{_STAMP}"
+        ),
+        soft_delete=True,
+        record_types=("customer",),
+    ),
+    Table(
+        "job",
+        ("id",),
+        _cols(
+            "id:id entityid companyname parent:id subsidiary:id currency:id department:id "
+            "entitystatus:id startdate:date projectedenddate:date enddate:date "
+            "custentity_billing_method custentity_psa_project_code isinactive:bool datecreated:dt "
+            f"{_STAMP}"
+        ),
+        soft_delete=True,
+        record_types=("job",),
+    ),
     Table("jobstatus", ("id",), _cols("id:id name"), cursor=None),
-    Table("employee", ("id",), _cols(
-        "id:id entityid firstname lastname email:email subsidiary:id department:id title "
-        f"isinactive:bool {_STAMP}"), soft_delete=True, record_types=("employee",)),
-    Table("transaction", ("id",), _cols(
-        "id:id tranid type entity:id trandate:date duedate:date currency:id exchangerate:dec "
-        "foreigntotal:dec taxtotal:dec foreignamountremaining:dec status memo "
-        "custbody_project:id custbody_disputed:bool custbody_psa_invoice_id "
-        f"custbody_stripe_charge_id createddate:dt {_STAMP}"), soft_delete=True,
-        record_types=("invoice", "creditmemo", "customerpayment", "salesorder", "cashsale",
-                      "customerrefund", "journalentry")),
-    Table("transactionline", ("transaction", "id"), _cols(
-        "transaction:id id:id linesequencenumber:int mainline:bool taxline:bool item memo "
-        "quantity:dec rate:dec foreignamount:dec entity:id subsidiary:id department:id "
-        "linelastmodifieddate:dt"), cursor="linelastmodifieddate"),
-    Table("previoustransactionlink", ("previousdoc", "nextdoc"), _cols(
-        f"previousdoc:id nextdoc:id linktype foreignamount:dec {_STAMP}")),
-    Table("timebill", ("id",), _cols(
-        "id:id employee:id customer:id item hours:dec trandate:date isbillable:bool rate:dec "
-        f"posted:bool memo custcol_psa_time_entry_id subsidiary:id datecreated:dt {_STAMP}"),
-        soft_delete=True, record_types=("timebill",)),
-    Table("deletedrecord", ("recordtype", "recordid"), _cols(
-        "recordtype recordid:id deleteddate:dt"), cursor="deleteddate"),
+    Table(
+        "employee",
+        ("id",),
+        _cols(
+            "id:id entityid firstname lastname email:email subsidiary:id department:id title "
+            f"isinactive:bool {_STAMP}"
+        ),
+        soft_delete=True,
+        record_types=("employee",),
+    ),
+    Table(
+        "transaction",
+        ("id",),
+        _cols(
+            "id:id tranid type entity:id trandate:date duedate:date currency:id exchangerate:dec "
+            "foreigntotal:dec taxtotal:dec foreignamountremaining:dec status memo "
+            "custbody_project:id custbody_disputed:bool custbody_psa_invoice_id "
+            f"custbody_stripe_charge_id createddate:dt {_STAMP}"
+        ),
+        soft_delete=True,
+        record_types=(
+            "invoice",
+            "creditmemo",
+            "customerpayment",
+            "salesorder",
+            "cashsale",
+            "customerrefund",
+            "journalentry",
+        ),
+    ),
+    Table(
+        "transactionline",
+        ("transaction", "id"),
+        _cols(
+            "transaction:id id:id linesequencenumber:int mainline:bool taxline:bool item memo "
+            "quantity:dec rate:dec foreignamount:dec entity:id subsidiary:id department:id "
+            "linelastmodifieddate:dt"
+        ),
+        cursor="linelastmodifieddate",
+    ),
+    Table(
+        "previoustransactionlink",
+        ("previousdoc", "nextdoc"),
+        _cols(f"previousdoc:id nextdoc:id linktype foreignamount:dec {_STAMP}"),
+    ),
+    Table(
+        "timebill",
+        ("id",),
+        _cols(
+            "id:id employee:id customer:id item hours:dec trandate:date isbillable:bool rate:dec "
+            f"posted:bool memo custcol_psa_time_entry_id subsidiary:id datecreated:dt {_STAMP}"
+        ),
+        soft_delete=True,
+        record_types=("timebill",),
+    ),
+    Table(
+        "deletedrecord",
+        ("recordtype", "recordid"),
+        _cols("recordtype recordid:id deleteddate:dt"),
+        cursor="deleteddate",
+    ),
 )
 TABLES_BY_NAME = {t.name: t for t in TABLES}
 # deletedrecord.recordtype -> the table whose rows it soft-deletes
@@ -215,8 +276,10 @@ def _timezone(settings: dict[str, Any], connection: str) -> tzinfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise IngestionError(f"{SYSTEM}/{connection}: unknown timezone {name!r} (an IANA "
-                             "name such as Europe/Amsterdam, the account's time zone)") from exc
+        raise IngestionError(
+            f"{SYSTEM}/{connection}: unknown timezone {name!r} (an IANA "
+            "name such as Europe/Amsterdam, the account's time zone)"
+        ) from exc
 
 
 # -- auth: OAuth 2.0 client credentials with a JWT assertion ----------------------------------
@@ -241,28 +304,42 @@ class _TokenAuth(RenewingBearerAuth):
     def _fetch(self) -> str:
         now = int(time.time())
         assertion = jwt.encode(
-            {"iss": self.client_id, "scope": ["rest_webservices"], "aud": self.token_url,
-             "iat": now, "exp": now + TOKEN_LIFETIME_S},
-            self.key, algorithm=self.algorithm, headers={"kid": self.certificate_id})
-        form = {"grant_type": "client_credentials",
-                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-                "client_assertion": assertion}
+            {
+                "iss": self.client_id,
+                "scope": ["rest_webservices"],
+                "aud": self.token_url,
+                "iat": now,
+                "exp": now + TOKEN_LIFETIME_S,
+            },
+            self.key,
+            algorithm=self.algorithm,
+            headers={"kid": self.certificate_id},
+        )
+        form = {
+            "grant_type": "client_credentials",
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": assertion,
+        }
         try:
             response = self.session.post(self.token_url, data=form)
         except requests.RequestException as exc:
-            raise IngestionError(f"{SYSTEM}/{self.connection}: cannot reach the token endpoint "
-                                 f"{self.token_url}: {type(exc).__name__}") from exc
+            raise IngestionError(
+                f"{SYSTEM}/{self.connection}: cannot reach the token endpoint "
+                f"{self.token_url}: {type(exc).__name__}"
+            ) from exc
         if response.status_code == 400:  # invalid_client / invalid_grant: a credentials problem
             raise IngestionError(
                 f"{SYSTEM}/{self.connection}: token request rejected "
                 f"({response.text[:120].strip()}): check client_id, certificate_id, "
-                "private_key_path and token_url")
+                "private_key_path and token_url"
+            )
         raise_for_status(response, SYSTEM, self.connection)
         body = response.json()
         token = body.get("access_token")
         if not token:
-            raise IngestionError(f"{SYSTEM}/{self.connection}: the token endpoint answered "
-                                 "without an access_token")
+            raise IngestionError(
+                f"{SYSTEM}/{self.connection}: the token endpoint answered without an access_token"
+            )
         # NetSuite sends expires_in as a string ("3600")
         lifetime = float(str(body.get("expires_in") or 3600))
         self.expires_at = time.monotonic() + max(0.0, lifetime - RENEW_MARGIN_S)
@@ -290,12 +367,17 @@ def _private_key(settings: dict[str, Any], connection: str) -> tuple[Any, str]:
     """The PEM private key (a path, or the PEM text itself) and the JWT algorithm for it."""
     value = str(settings["private_key_path"])
     try:
-        pem = value.encode() if value.lstrip().startswith("-----BEGIN") \
+        pem = (
+            value.encode()
+            if value.lstrip().startswith("-----BEGIN")
             else Path(value).expanduser().read_bytes()
+        )
         key = load_pem_private_key(pem, password=None)
     except (OSError, ValueError, TypeError) as exc:
-        raise IngestionError(f"{SYSTEM}/{connection}: cannot read the private key "
-                             f"private_key_path={value[:80]!r}: {type(exc).__name__}") from exc
+        raise IngestionError(
+            f"{SYSTEM}/{connection}: cannot read the private key "
+            f"private_key_path={value[:80]!r}: {type(exc).__name__}"
+        ) from exc
     if isinstance(key, rsa.RSAPrivateKey):
         return key, "PS256"
     if isinstance(key, ec.EllipticCurvePrivateKey):
@@ -422,12 +504,21 @@ class _Reader:
 
     def pages(self, query: str) -> Iterator[tuple[list[dict[str, Any]], bool]]:
         """Pages of one query up to the REST row cap; yields (items, more beyond the cap)."""
-        paginator = OffsetPaginator(limit=self.page_size, total_path=None,
-                                    has_more_path="hasMore", maximum_offset=self.max_rows)
+        paginator = OffsetPaginator(
+            limit=self.page_size,
+            total_path=None,
+            has_more_path="hasMore",
+            maximum_offset=self.max_rows,
+        )
         try:
             for page in self.client.paginate(
-                    SUITEQL_PATH, method="POST", json={"q": query}, paginator=paginator,
-                    data_selector="items", hooks={"response": list(self.hooks)}):
+                SUITEQL_PATH,
+                method="POST",
+                json={"q": query},
+                paginator=paginator,
+                data_selector="items",
+                hooks={"response": list(self.hooks)},
+            ):
                 yield list(page), bool(page.response.json().get("hasMore"))
         except requests.HTTPError as exc:
             if exc.response is None:
@@ -435,8 +526,10 @@ class _Reader:
             raise_for_status(exc.response, SYSTEM, self.connection)
             raise
         except requests.RequestException as exc:
-            raise IngestionError(f"{SYSTEM}/{self.connection}: SuiteQL request failed after "
-                                 f"retries: {type(exc).__name__}: {exc}"[:300]) from exc
+            raise IngestionError(
+                f"{SYSTEM}/{self.connection}: SuiteQL request failed after "
+                f"retries: {type(exc).__name__}: {exc}"[:300]
+            ) from exc
 
     def walk(self, table: Table, since: datetime | None) -> Iterator[list[dict[str, Any]]]:
         """All rows of ``table`` with a stamp >= ``since`` in stamp order. When a query hits
@@ -448,8 +541,10 @@ class _Reader:
             for items, more in self.pages(f"SELECT * FROM {table.name} ORDER BY {order}"):
                 yield items
                 if more:
-                    raise IngestionError(f"{SYSTEM}/{self.connection}: {table.name} has more "
-                                         f"than {self.max_rows} rows and no stamp to page on")
+                    raise IngestionError(
+                        f"{SYSTEM}/{self.connection}: {table.name} has more "
+                        f"than {self.max_rows} rows and no stamp to page on"
+                    )
             return
         # stamps are compared as SuiteQL sends them (one format): no parsing per row
         lower: datetime | None = since
@@ -480,8 +575,10 @@ class _Reader:
                 return
             last = self._stamp(last_raw)
             if last is None or (last_raw == lower_raw and keys_at_last <= seen_at_lower):
-                raise IngestionError(f"{SYSTEM}/{self.connection}: cannot page {table.name} "
-                                     f"past {self.max_rows} rows at the stamp {last_raw!r}")
+                raise IngestionError(
+                    f"{SYSTEM}/{self.connection}: cannot page {table.name} "
+                    f"past {self.max_rows} rows at the stamp {last_raw!r}"
+                )
             if last_raw == lower_raw:
                 keys_at_last |= seen_at_lower
             lower, lower_raw, seen_at_lower = last, last_raw, keys_at_last
@@ -515,12 +612,19 @@ def _batched(rows: Iterable[Any]) -> Iterator[Any]:
         yield batch
 
 
-def _typed_pages(reader: _Reader, table: Table,
-                 since: datetime | None) -> Iterator[Any]:
+def _typed_pages(reader: _Reader, table: Table, since: datetime | None) -> Iterator[Any]:
     convert = make_converter(table, reader.tz)
     for items in reader.walk(table, since):
-        yield from _batched(typed(items, convert, system=SYSTEM, connection=reader.connection,
-                                  obj=table.name, key=_key_of(table)))
+        yield from _batched(
+            typed(
+                items,
+                convert,
+                system=SYSTEM,
+                connection=reader.connection,
+                obj=table.name,
+                key=_key_of(table),
+            )
+        )
 
 
 def _key_of(table: Table) -> Callable[[dict[str, Any]], Any]:
@@ -538,6 +642,7 @@ def _resource(reader: _Reader, table: Table) -> Any:
         "columns": table.hints(),
     }
     if table.cursor is None:
+
         def snapshot() -> Iterator[Any]:
             """No stamp: read it all, load only rows whose content changed since last run."""
             state = dlt.current.resource_state()
@@ -550,17 +655,22 @@ def _resource(reader: _Reader, table: Table) -> Any:
                 changed = []
                 for row in rows:
                     key = "|".join(str(row[k]) for k in table.key)
-                    digest = hashlib.sha256(json.dumps(row, sort_keys=True, default=str)
-                                            .encode()).hexdigest()[:16]
+                    digest = hashlib.sha256(
+                        json.dumps(row, sort_keys=True, default=str).encode()
+                    ).hexdigest()[:16]
                     if known.get(key) != digest:
                         known[key] = digest
                         changed.append(row)
                 if changed:
                     yield changed
+
         return dlt.resource(snapshot, **hints)
 
-    def stamped(updated: dlt.sources.incremental[datetime] = dlt.sources.incremental(
-            table.cursor, on_cursor_value_missing="include")) -> Iterator[Any]:
+    def stamped(
+        updated: dlt.sources.incremental[datetime] = dlt.sources.incremental(
+            table.cursor, on_cursor_value_missing="include"
+        ),
+    ) -> Iterator[Any]:
         yield from _typed_pages(reader, table, updated.start_value)
 
     return dlt.resource(stamped, **hints)
@@ -581,27 +691,33 @@ def _last_known(table: Table, ids: list[str], connection: str) -> dict[str, dict
 
     try:
         pipeline = dlt.current.pipeline()
-        if pipeline.default_schema_name is None or table.name not in \
-                pipeline.default_schema.tables:
+        if pipeline.default_schema_name is None or table.name not in pipeline.default_schema.tables:
             return {}
         found: list[tuple[Any, ...]] = []
         names: list[str] = []
         with pipeline.sql_client() as client:
             name = client.make_qualified_table_name(table.name)
             for start in range(0, len(ids), 500):  # keep the IN lists short
-                chunk = ids[start:start + 500]
+                chunk = ids[start : start + 500]
                 marks = ", ".join(["%s"] * len(chunk))
                 sql = f"SELECT * FROM {name} WHERE {CONNECTION_COLUMN} = %s AND id IN ({marks})"
                 with client.execute_query(sql, connection, *chunk) as cursor:
                     names = [d[0] for d in cursor.description]
                     found += cursor.fetchall()
-    except (DatabaseException, DestinationUndefinedEntity, PipelineConfigMissing,
-            SqlClientNotAvailable):
+    except (
+        DatabaseException,
+        DestinationUndefinedEntity,
+        PipelineConfigMissing,
+        SqlClientNotAvailable,
+    ):
         return {}
     out = {}
     for values in found:
-        row = {n: v for n, v in zip(names, values, strict=True)
-               if v is not None and not n.startswith("_dlt_")}
+        row = {
+            n: v
+            for n, v in zip(names, values, strict=True)
+            if v is not None and not n.startswith("_dlt_")
+        }
         out[str(row["id"])] = row
     return out
 
@@ -616,15 +732,16 @@ def _soft_deletes(connection: str) -> Callable[[Any], Iterator[Any]]:
             target = DELETED_TYPES.get(str(item.get("recordtype", "")).lower())
             if target is not None:
                 by_table.setdefault(target.name, {})[str(item["recordid"])] = item.get(
-                    "deleteddate")
+                    "deleteddate"
+                )
         for name, deleted in by_table.items():
             table = TABLES_BY_NAME[name]
             known = _last_known(table, sorted(deleted), connection)
             for record_id, when in deleted.items():
                 row = dict(known.get(record_id) or {"id": record_id})
-                row.update({"is_deleted": True, "deleted_at": when,
-                            CONNECTION_COLUMN: connection})
+                row.update({"is_deleted": True, "deleted_at": when, CONNECTION_COLUMN: connection})
                 yield dlt.mark.with_table_name(row, name)
+
     return soft_deletes
 
 
@@ -638,31 +755,48 @@ def raise_http_error(response: requests.Response, *args: Any, **kwargs: Any) -> 
         raise requests.HTTPError(f"{response.status_code} {response.reason}", response=response)
 
 
-def source(connection: str, settings: dict[str, Any], metrics: Metrics | None = None,
-           tables: Iterable[str] | None = None) -> dlt.sources.DltSource:
+def source(
+    connection: str,
+    settings: dict[str, Any],
+    metrics: Metrics | None = None,
+    tables: Iterable[str] | None = None,
+) -> dlt.sources.DltSource:
     """The NetSuite source of one account (connection); ``tables`` limits it to some tables."""
     metrics = metrics if metrics is not None else Metrics()
     wanted = [TABLES_BY_NAME[t] for t in tables] if tables else list(TABLES)
     auth = _TokenAuth(connection, settings, http_session(metrics))
-    client = RESTClient(base_url=_base_url(settings), session=http_session(metrics, auth=auth),
-                        headers={"Prefer": "transient", "Accept": "application/json"})
+    client = RESTClient(
+        base_url=_base_url(settings),
+        session=http_session(metrics, auth=auth),
+        headers={"Prefer": "transient", "Accept": "application/json"},
+    )
     # request-level hooks replace the session's (requests' merge_hooks): repeat metrics here
     hooks = [metrics.hook, auth.renew, raise_http_error]
     # one reader, used by one resource at a time (dlt extracts in one thread): requests of a
     # connection stay sequential, as NetSuite's concurrency limit wants
-    reader = _Reader(connection, client, hooks, _page_size(settings),
-                     _timezone(settings, connection), max_rows=MAX_QUERY_ROWS)
+    reader = _Reader(
+        connection,
+        client,
+        hooks,
+        _page_size(settings),
+        _timezone(settings, connection),
+        max_rows=MAX_QUERY_ROWS,
+    )
 
     @dlt.source(name=f"{SYSTEM}_{connection}", max_table_nesting=0)
     def netsuite() -> list[Any]:
         resources = {t.name: _resource(reader, t) for t in wanted}
         out = list(resources.values())
         if "deletedrecord" in resources:
-            out.append(dlt.transformer(
-                _soft_deletes(connection), data_from=resources["deletedrecord"],
-                name="soft_deletes", write_disposition="merge",
-                primary_key=("id", CONNECTION_COLUMN)))
+            out.append(
+                dlt.transformer(
+                    _soft_deletes(connection),
+                    data_from=resources["deletedrecord"],
+                    name="soft_deletes",
+                    write_disposition="merge",
+                    primary_key=("id", CONNECTION_COLUMN),
+                )
+            )
         return out
 
     return netsuite()
-

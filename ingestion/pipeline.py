@@ -81,7 +81,9 @@ def run_connection(system: str, connection: str, full_refresh: bool = False) -> 
         settings = module.settings_for(connection)
         p = pipeline(system, connection)
         source = module.source(connection, settings, metrics=metrics)
-        info = p.run(source, refresh="drop_sources" if full_refresh else None)
+        if full_refresh:
+            forget_incremental_state(p, source.name)
+        info = p.run(source)
         report.load_id = ",".join(info.loads_ids)
         normalize = p.last_trace.last_normalize_info if p.last_trace else None
         if normalize is not None:
@@ -100,6 +102,18 @@ def run_connection(system: str, connection: str, full_refresh: bool = False) -> 
     return report
 
 
+def forget_incremental_state(p: Any, source_name: str) -> None:
+    """A full refresh re-reads every record of this connection and upserts it. It does not
+    drop tables (dlt's refresh modes would): several connections share a system's tables, and
+    dropping them for one would lose the others' rows."""
+    p.sync_destination()
+    with p.managed_state(extract_state=True) as state:
+        state.get("sources", {}).pop(source_name, None)
+    # store the forgotten state now, so the run that follows extracts from the start
+    p.normalize()
+    p.load()
+
+
 def _record(p: Any, report: RunReport) -> None:
     """Keep the run's figures in the warehouse, even when the run failed."""
     try:
@@ -108,8 +122,11 @@ def _record(p: Any, report: RunReport) -> None:
         report.error = (report.error + f" (metrics not recorded: {exc})").strip()
 
 
-def ingest(systems: Iterable[str] | None = None, full_refresh: bool = False,
-           progress: Callable[[str], None] = print) -> list[RunReport]:
+def ingest(
+    systems: Iterable[str] | None = None,
+    full_refresh: bool = False,
+    progress: Callable[[str], None] = print,
+) -> list[RunReport]:
     """Load the given systems (default: every system that has connections configured)."""
     explicit = systems is not None
     reports = []
@@ -118,10 +135,16 @@ def ingest(systems: Iterable[str] | None = None, full_refresh: bool = False,
         names = connection_names(system)
         if not names:
             if explicit:
-                reports.append(RunReport(system, "", datetime.now(UTC).isoformat(),
-                                         status="failed",
-                                         error=f"no connections configured for {system} "
-                                         f"(sources.{system}.connections)"))
+                reports.append(
+                    RunReport(
+                        system,
+                        "",
+                        datetime.now(UTC).isoformat(),
+                        status="failed",
+                        error=f"no connections configured for {system} "
+                        f"(sources.{system}.connections)",
+                    )
+                )
             else:
                 progress(f"{system}: not configured")
             continue
@@ -129,14 +152,18 @@ def ingest(systems: Iterable[str] | None = None, full_refresh: bool = False,
             progress(f"{system}/{connection}: loading ...")
             report = run_connection(system, connection, full_refresh)
             if report.status == "ok":
-                progress(f"{system}/{connection}: {report.rows_loaded:,} rows in "
-                         f"{report.duration_s:.1f}s ({report.requests} requests, "
-                         f"{report.throttled} throttled, {report.server_errors} server errors "
-                         "retried)")
+                progress(
+                    f"{system}/{connection}: {report.rows_loaded:,} rows in "
+                    f"{report.duration_s:.1f}s ({report.requests} requests, "
+                    f"{report.throttled} throttled, {report.server_errors} server errors "
+                    "retried)"
+                )
             else:
                 progress(f"{system}/{connection}: FAILED: {report.error}")
             reports.append(report)
     if not reports:
-        raise IngestionError("no source system is configured: see `sources.<system>` in "
-                             ".dlt/config.toml, or pass --connections FILE")
+        raise IngestionError(
+            "no source system is configured: see `sources.<system>` in "
+            ".dlt/config.toml, or pass --connections FILE"
+        )
     return reports

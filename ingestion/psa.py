@@ -70,61 +70,132 @@ def _f(text: str) -> tuple[str, ...]:
 
 _STAMPS = " created_at updated_at"
 OBJECTS: tuple[Obj, ...] = (
-    Obj("workspace_groups", _f("id name company contact_name email phone_number address website "
-                               "notes workspace_ids custom_field_value_ids external_reference_ids"
-                               + _STAMPS)),
+    Obj(
+        "workspace_groups",
+        _f(
+            "id name company contact_name email phone_number address website "
+            "notes workspace_ids custom_field_value_ids external_reference_ids" + _STAMPS
+        ),
+    ),
     # archived workspaces are hidden unless asked for; archived is the soft-delete flag
-    Obj("workspaces", _f("id title description account_id archived start_date due_date "
-                         "effective_due_date budgeted currency price_in_cents status stage "
-                         "creator_id primary_maven_id primary_workspace_group_id "
-                         "workspace_group_ids participant_ids custom_field_value_ids "
-                         "external_reference_ids" + _STAMPS),
-        params=(("include_archived", "true"),)),
-    Obj("users", _f("id full_name email_address headline disabled account_id "
-                    "account_membership_id role_id custom_field_value_ids external_reference_ids"
-                    + _STAMPS)),
-    Obj("account_memberships", _f("id user_id bill_rate_in_cents cost_rate_in_cents "
-                                  "default_role_id manager_id permission" + _STAMPS)),
+    Obj(
+        "workspaces",
+        _f(
+            "id title description account_id archived start_date due_date "
+            "effective_due_date budgeted currency price_in_cents status stage "
+            "creator_id primary_maven_id primary_workspace_group_id "
+            "workspace_group_ids participant_ids custom_field_value_ids "
+            "external_reference_ids" + _STAMPS
+        ),
+        params=(("include_archived", "true"),),
+    ),
+    Obj(
+        "users",
+        _f(
+            "id full_name email_address headline disabled account_id "
+            "account_membership_id role_id custom_field_value_ids external_reference_ids" + _STAMPS
+        ),
+    ),
+    Obj(
+        "account_memberships",
+        _f(
+            "id user_id bill_rate_in_cents cost_rate_in_cents "
+            "default_role_id manager_id permission" + _STAMPS
+        ),
+    ),
     Obj("roles", _f("id name" + _STAMPS)),
     # the flags the Singer tap sends so archived and deleted stories (deleted_at) come too
-    Obj("stories", _f("id workspace_id parent_id title story_type state start_date due_date "
-                      "billable fixed_fee budget_estimate_in_cents percentage_complete "
-                      "time_estimate_in_minutes archived deleted_at" + _STAMPS),
-        params=(("show_archived", "true"), ("show_deleted", "true"),
-                ("show_from_archived_workspaces", "true"))),
-    Obj("time_entries", _f("id workspace_id user_id story_id role_id date_performed "
-                           "time_in_minutes billable notes rate_in_cents cost_rate_in_cents "
-                           "currency approved is_invoiced invoice_id external_reference_ids"
-                           + _STAMPS),
-        params=(("from_archived_workspaces", "true"),)),
-    Obj("expenses", _f("id workspace_id user_id date category notes amount_in_cents currency "
-                       "is_billable is_invoiced reimbursable" + _STAMPS)),
-    Obj("invoices", _f("id workspace_ids invoice_date due_date status draft balance_in_cents "
-                       "currency user_invoice_number time_entry_ids expense_ids "
-                       "external_reference_ids" + _STAMPS)),
+    Obj(
+        "stories",
+        _f(
+            "id workspace_id parent_id title story_type state start_date due_date "
+            "billable fixed_fee budget_estimate_in_cents percentage_complete "
+            "time_estimate_in_minutes archived deleted_at" + _STAMPS
+        ),
+        params=(
+            ("show_archived", "true"),
+            ("show_deleted", "true"),
+            ("show_from_archived_workspaces", "true"),
+        ),
+    ),
+    Obj(
+        "time_entries",
+        _f(
+            "id workspace_id user_id story_id role_id date_performed "
+            "time_in_minutes billable notes rate_in_cents cost_rate_in_cents "
+            "currency approved is_invoiced invoice_id external_reference_ids" + _STAMPS
+        ),
+        params=(("from_archived_workspaces", "true"),),
+    ),
+    Obj(
+        "expenses",
+        _f(
+            "id workspace_id user_id date category notes amount_in_cents currency "
+            "is_billable is_invoiced reimbursable" + _STAMPS
+        ),
+    ),
+    Obj(
+        "invoices",
+        _f(
+            "id workspace_ids invoice_date due_date status draft balance_in_cents "
+            "currency user_invoice_number time_entry_ids expense_ids "
+            "external_reference_ids" + _STAMPS
+        ),
+    ),
     Obj("time_off_entries", _f("id user_id requested_date hours" + _STAMPS)),
     Obj("holiday_calendars", _f("id name" + _STAMPS)),
     Obj("holiday_calendar_entries", _f("id holiday_calendar_id date name hours" + _STAMPS)),
     Obj("holiday_calendar_memberships", _f("id holiday_calendar_id user_id" + _STAMPS)),
     Obj("custom_fields", _f("id name subject_type value_type" + _STAMPS)),
-    Obj("custom_field_values", _f("id subject_type subject_id custom_field_id custom_field_name "
-                                  "value display_value type" + _STAMPS),
-        subject_types=CUSTOM_FIELD_SUBJECTS),
-    Obj("external_references", _f("id subject_type subject_id subject_ref service_name "
-                                  "service_model service_model_ref status external_link "
-                                  "external_message external_status locked last_synced_at"
-                                  + _STAMPS),
-        subject_types=EXTERNAL_REFERENCE_SUBJECTS),
+    Obj(
+        "custom_field_values",
+        _f(
+            "id subject_type subject_id custom_field_id custom_field_name "
+            "value display_value type" + _STAMPS
+        ),
+        subject_types=CUSTOM_FIELD_SUBJECTS,
+    ),
+    Obj(
+        "external_references",
+        _f(
+            "id subject_type subject_id subject_ref service_name "
+            "service_model service_model_ref status external_link "
+            "external_message external_status locked last_synced_at" + _STAMPS
+        ),
+        subject_types=EXTERNAL_REFERENCE_SUBJECTS,
+    ),
 )
 OBJECT_NAMES = tuple(o.name for o in OBJECTS)
 
 # -- field typing rules (by name, as Kantata names its fields) --------------------------------
-BOOL_FIELDS = frozenset({
-    "archived", "budgeted", "company", "disabled", "billable", "fixed_fee", "approved",
-    "is_invoiced", "is_billable", "reimbursable", "draft", "locked", "taxable",
-})
-DATE_FIELDS = frozenset({"date", "start_date", "due_date", "effective_due_date",
-                         "date_performed", "invoice_date", "requested_date"})
+BOOL_FIELDS = frozenset(
+    {
+        "archived",
+        "budgeted",
+        "company",
+        "disabled",
+        "billable",
+        "fixed_fee",
+        "approved",
+        "is_invoiced",
+        "is_billable",
+        "reimbursable",
+        "draft",
+        "locked",
+        "taxable",
+    }
+)
+DATE_FIELDS = frozenset(
+    {
+        "date",
+        "start_date",
+        "due_date",
+        "effective_due_date",
+        "date_performed",
+        "invoice_date",
+        "requested_date",
+    }
+)
 INT_FIELDS = frozenset({"percentage_complete", "currency_base_unit"})
 NUMBER_FIELDS = frozenset({"hours"})
 EMAIL_FIELDS = frozenset({"email", "email_address"})
@@ -178,14 +249,21 @@ def column_hints(obj: Obj) -> dict[str, dict[str, Any]]:
         else:
             cols[name] = {"data_type": "text"}
     if obj.name == "workspaces":
-        cols.update(status_key={"data_type": "bigint"}, status_message={"data_type": "text"},
-                    status_color={"data_type": "text"}, workspace_group_id={"data_type": "text"})
+        cols.update(
+            status_key={"data_type": "bigint"},
+            status_message={"data_type": "text"},
+            status_color={"data_type": "text"},
+            workspace_group_id={"data_type": "text"},
+        )
     if obj.name == "invoices":
         cols["status"] = {"data_type": "text"}
         cols["workspace_id"] = {"data_type": "text"}
     if obj.name == "external_references":
-        cols.update(status={"data_type": "text"}, subject_ref_key={"data_type": "text"},
-                    subject_ref_id={"data_type": "text"})
+        cols.update(
+            status={"data_type": "text"},
+            subject_ref_key={"data_type": "text"},
+            subject_ref_id={"data_type": "text"},
+        )
     if obj.name == "custom_field_values":
         cols.update(value_number={"data_type": "double"}, value_date={"data_type": "date"})
     cols[CONNECTION_COLUMN] = {"data_type": "text", "nullable": False}
@@ -327,7 +405,8 @@ def convert(obj: str, record: dict[str, Any]) -> dict[str, Any]:
         # the workspace -> client (workspace group) link as one column; the full list stays
         groups = row.get("workspace_group_ids") or []
         row["workspace_group_id"] = row.get("primary_workspace_group_id") or (
-            groups[0] if groups else None)
+            groups[0] if groups else None
+        )
     if obj == "invoices":
         workspaces = row.get("workspace_ids") or []
         row["workspace_id"] = workspaces[0] if workspaces else None
@@ -358,8 +437,10 @@ def settings_for(connection: str) -> dict[str, Any]:
     try:
         size = int(settings.get("page_size") or DEFAULT_PAGE_SIZE)
     except (TypeError, ValueError):
-        raise IngestionError(f"{SYSTEM}/{connection}: page_size must be an integer, got "
-                             f"{settings.get('page_size')!r}") from None
+        raise IngestionError(
+            f"{SYSTEM}/{connection}: page_size must be an integer, got "
+            f"{settings.get('page_size')!r}"
+        ) from None
     settings["page_size"] = max(1, min(size, MAX_PAGE_SIZE))
     return settings
 
@@ -385,19 +466,26 @@ class _Auth:
     def _fetch_token(self) -> str:
         url = str(self.settings["token_url"])
         try:
-            response = self.token_session.post(url, data={
-                "grant_type": "client_credentials",
-                "client_id": self.settings["client_id"],
-                "client_secret": self.settings["client_secret"],
-            })
+            response = self.token_session.post(
+                url,
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": self.settings["client_id"],
+                    "client_secret": self.settings["client_secret"],
+                },
+            )
         except requests.RequestException as exc:
-            raise IngestionError(f"{SYSTEM}/{self.connection}: cannot reach the token endpoint "
-                                 f"{url}: {type(exc).__name__}") from exc
+            raise IngestionError(
+                f"{SYSTEM}/{self.connection}: cannot reach the token endpoint "
+                f"{url}: {type(exc).__name__}"
+            ) from exc
         raise_for_status(response, SYSTEM, self.connection)
         token = (response.json() or {}).get("access_token")
         if not token:
-            raise IngestionError(f"{SYSTEM}/{self.connection}: the token endpoint {url} "
-                                 "answered without an access_token")
+            raise IngestionError(
+                f"{SYSTEM}/{self.connection}: the token endpoint {url} "
+                "answered without an access_token"
+            )
         return str(token)
 
     def resign(self, response: requests.Response) -> None:
@@ -408,12 +496,14 @@ class _Auth:
             self.renewing(response.request)
 
 
-def _client(connection: str, settings: dict[str, Any], metrics: Metrics,
-            auth: _Auth) -> RESTClient:
+def _client(connection: str, settings: dict[str, Any], metrics: Metrics, auth: _Auth) -> RESTClient:
     session = http_session(metrics, auth=auth.renewing)
-    return RESTClient(base_url=str(settings["base_url"]).rstrip("/") + "/",
-                      session=session, auth=auth.static,
-                      headers={"Accept": "application/json"})
+    return RESTClient(
+        base_url=str(settings["base_url"]).rstrip("/") + "/",
+        session=session,
+        auth=auth.static,
+        headers={"Accept": "application/json"},
+    )
 
 
 def _response_hooks(metrics: Metrics, auth: _Auth) -> dict[str, list[Callable[..., Any]]]:
@@ -436,8 +526,9 @@ class KantataPaginator(PageNumberPaginator):
     it) fall back to ``count`` / page size, and an empty ``results`` always ends the list."""
 
     def __init__(self, page_size: int):
-        super().__init__(base_page=1, page_param="page", total_path=None,
-                         stop_after_empty_page=True)
+        super().__init__(
+            base_page=1, page_param="page", total_path=None, stop_after_empty_page=True
+        )
         self.page_size = page_size
 
     def update_state(self, response: requests.Response, data: list[Any] | None = None) -> None:
@@ -452,14 +543,20 @@ class KantataPaginator(PageNumberPaginator):
             self._has_next_page = False
 
 
-def _pages(client: RESTClient, connection: str, obj: str, params: dict[str, Any],
-           hooks: dict[str, list[Callable[..., Any]]]) -> Iterator[dict[str, Any]]:
+def _pages(
+    client: RESTClient,
+    connection: str,
+    obj: str,
+    params: dict[str, Any],
+    hooks: dict[str, list[Callable[..., Any]]],
+) -> Iterator[dict[str, Any]]:
     """Every primary record of a list endpoint, in ``results`` order, across pages."""
     paginator = KantataPaginator(int(params["per_page"]))
     try:
         # "$": the whole envelope is the page (dlt wraps it in a one-item list)
-        for page in client.paginate(f"{obj}.json", params=params, paginator=paginator,
-                                    data_selector="$", hooks=hooks):
+        for page in client.paginate(
+            f"{obj}.json", params=params, paginator=paginator, data_selector="$", hooks=hooks
+        ):
             yield from _flatten(page[0] if page else {}, obj)
     except requests.HTTPError as exc:
         if exc.response is None:
@@ -467,8 +564,10 @@ def _pages(client: RESTClient, connection: str, obj: str, params: dict[str, Any]
         raise_for_status(exc.response, SYSTEM, connection)
         raise
     except requests.RequestException as exc:
-        raise IngestionError(f"{SYSTEM}/{connection}: cannot reach {client.base_url}: "
-                             f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}") from exc
+        raise IngestionError(
+            f"{SYSTEM}/{connection}: cannot reach {client.base_url}: "
+            f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+        ) from exc
 
 
 def _flatten(body: dict[str, Any], obj: str) -> Iterator[dict[str, Any]]:
@@ -480,36 +579,61 @@ def _flatten(body: dict[str, Any], obj: str) -> Iterator[dict[str, Any]]:
             continue  # a side-loaded record of another type: not asked for here
         record = (body.get(key) or {}).get(str(ref.get("id")))
         if record is None:
-            raise IngestionError(f"{SYSTEM}: {obj} result {ref.get('id')} is missing from the "
-                                 f"'{key}' map of the response")
+            raise IngestionError(
+                f"{SYSTEM}: {obj} result {ref.get('id')} is missing from the "
+                f"'{key}' map of the response"
+            )
         yield record
 
 
 # -- the source -------------------------------------------------------------------------------
-def _resource(obj: Obj, connection: str, client: RESTClient, page_size: int,
-              hooks: dict[str, list[Callable[..., Any]]]) -> Any:
+def _resource(
+    obj: Obj,
+    connection: str,
+    client: RESTClient,
+    page_size: int,
+    hooks: dict[str, list[Callable[..., Any]]],
+) -> Any:
     def records(
         updated_at: dlt.sources.incremental[datetime] = dlt.sources.incremental(
-            "updated_at", on_cursor_value_missing="include"),  # quarantine rows have no stamp
+            "updated_at", on_cursor_value_missing="include"
+        ),  # quarantine rows have no stamp
     ) -> Iterator[Any]:
-        params: dict[str, Any] = {"per_page": page_size, "order": "updated_at:asc",
-                                  **dict(obj.params)}
+        params: dict[str, Any] = {
+            "per_page": page_size,
+            "order": "updated_at:asc",
+            **dict(obj.params),
+        }
         if updated_at.start_value is not None:
             since = updated_at.start_value - CURSOR_OVERLAP
             params["updated_after"] = since.astimezone(UTC).isoformat()
         for subject_type in obj.subject_types or (None,):
             query = dict(params, subject_type=subject_type) if subject_type else params
-            yield from typed(_pages(client, connection, obj.name, query, hooks),
-                             lambda r: convert(obj.name, r), system=SYSTEM,
-                             connection=connection, obj=obj.name,
-                             key=lambda r: r["id"])
+            yield from typed(
+                _pages(client, connection, obj.name, query, hooks),
+                lambda r: convert(obj.name, r),
+                system=SYSTEM,
+                connection=connection,
+                obj=obj.name,
+                key=lambda r: r["id"],
+            )
 
-    return dlt.resource(records, name=obj.name, table_name=obj.name, write_disposition="merge",
-                        primary_key=["id", CONNECTION_COLUMN], columns=column_hints(obj))
+    return dlt.resource(
+        records,
+        name=obj.name,
+        table_name=obj.name,
+        write_disposition="merge",
+        primary_key=["id", CONNECTION_COLUMN],
+        columns=column_hints(obj),
+    )
 
 
-def source(connection: str, settings: dict[str, Any], metrics: Metrics | None = None,
-           objects: tuple[str, ...] | None = None) -> dlt.sources.DltSource:
+def source(
+    connection: str,
+    settings: dict[str, Any],
+    metrics: Metrics | None = None,
+    objects: tuple[str, ...] | None = None,
+) -> dlt.sources.DltSource:
     """The PSA source of one connection (its own name, so its own incremental state)."""
     metrics = metrics if metrics is not None else Metrics()
     page_size = int(settings.get("page_size") or DEFAULT_PAGE_SIZE)

@@ -203,8 +203,11 @@ class Converter:
         for name, typ in self.fields.items():
             data_type = TYPES.get(typ, (parse_text, "text"))[1]
             cols[name] = {"name": name, "data_type": data_type, "nullable": name != "Id"}
-        cols[CONNECTION_COLUMN] = {"name": CONNECTION_COLUMN, "data_type": "text",
-                                   "nullable": False}
+        cols[CONNECTION_COLUMN] = {
+            "name": CONNECTION_COLUMN,
+            "data_type": "text",
+            "nullable": False,
+        }
         return cols
 
     def __call__(self, record: dict[str, Any]) -> dict[str, Any]:
@@ -271,9 +274,7 @@ def soql_datetime(value: datetime) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _request_limit_exceeded(
-    response: requests.Response | None, exc: BaseException | None
-) -> bool:
+def _request_limit_exceeded(response: requests.Response | None, exc: BaseException | None) -> bool:
     """Salesforce's API allowance answer is 403 REQUEST_LIMIT_EXCEEDED: retry it like a 429."""
     return (
         response is not None
@@ -359,8 +360,9 @@ class SalesforceApi:
         }
 
     def query_all(self, soql: str) -> Iterator[list[dict[str, Any]]]:
-        headers = {"Sforce-Query-Options": f"batchSize={self.batch_size}"} if self.batch_size \
-            else None
+        headers = (
+            {"Sforce-Query-Options": f"batchSize={self.batch_size}"} if self.batch_size else None
+        )
         client = RESTClient(
             base_url=self.data_url,
             session=self.session,
@@ -388,7 +390,8 @@ def _resource(api: SalesforceApi, sobject: str, table: str) -> Any:
     )
     def read(
         stamp: dlt.sources.incremental[datetime] = dlt.sources.incremental(
-            CURSOR, on_cursor_value_missing="include"  # quarantined rows carry no cursor
+            CURSOR,
+            on_cursor_value_missing="include",  # quarantined rows carry no cursor
         ),
     ) -> Iterator[Any]:
         try:
@@ -404,12 +407,19 @@ def _resource(api: SalesforceApi, sobject: str, table: str) -> Any:
             soql += f" ORDER BY {CURSOR}, Id"
             hinted = False
             for records in api.query_all(soql):
-                for row in typed(records, convert, system=SYSTEM, connection=api.connection,
-                                 obj=sobject, key=lambda r: r.get("Id")):
+                for row in typed(
+                    records,
+                    convert,
+                    system=SYSTEM,
+                    connection=api.connection,
+                    obj=sobject,
+                    key=lambda r: r.get("Id"),
+                ):
                     if not hinted and isinstance(row, dict):
                         # the describe types, so every typed column is declared (drift too)
-                        row = dlt.mark.with_hints(row, dlt.mark.make_hints(
-                            columns=convert.columns()))
+                        row = dlt.mark.with_hints(
+                            row, dlt.mark.make_hints(columns=convert.columns())
+                        )
                         hinted = True
                     yield row
         except requests.RequestException as exc:

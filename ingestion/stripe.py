@@ -59,10 +59,26 @@ log = logging.getLogger(__name__)
 
 # Stripe amounts are integers in the currency's minor unit; the exponent is 2 except for these
 # (https://docs.stripe.com/currencies). ISK, HUF and TWD stay two-decimal in the API.
-ZERO_DECIMAL = frozenset({
-    "BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA",
-    "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF",
-})
+ZERO_DECIMAL = frozenset(
+    {
+        "BIF",
+        "CLP",
+        "DJF",
+        "GNF",
+        "JPY",
+        "KMF",
+        "KRW",
+        "MGA",
+        "PYG",
+        "RWF",
+        "UGX",
+        "VND",
+        "VUV",
+        "XAF",
+        "XOF",
+        "XPF",
+    }
+)
 THREE_DECIMAL = frozenset({"BHD", "JOD", "KWD", "OMR", "TND"})
 
 _CURRENCY = re.compile(r"^[A-Za-z]{3}$")
@@ -147,8 +163,13 @@ def _metadata(row: dict[str, Any]) -> None:
         row[f"metadata__{key}"] = value
 
 
-def _base(record: dict[str, Any], timestamps: tuple[str, ...], bools: tuple[str, ...],
-          ints: tuple[str, ...], money: tuple[str, ...]) -> dict[str, Any]:
+def _base(
+    record: dict[str, Any],
+    timestamps: tuple[str, ...],
+    bools: tuple[str, ...],
+    ints: tuple[str, ...],
+    money: tuple[str, ...],
+) -> dict[str, Any]:
     """Shared conversion; unknown fields pass through, so a new field (drift) loads as a new
     column (nested values stay JSON: the resources use max_table_nesting=0)."""
     if not isinstance(record.get("id"), str) or not record["id"]:
@@ -187,9 +208,13 @@ def convert_customer(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def convert_invoice(record: dict[str, Any]) -> dict[str, Any]:
-    row = _base(record, ("created", "due_date", "period_start", "period_end"),
-                ("livemode", "paid", "attempted"), ("attempt_count",),
-                ("subtotal", "tax", "total", "amount_due", "amount_paid", "amount_remaining"))
+    row = _base(
+        record,
+        ("created", "due_date", "period_start", "period_end"),
+        ("livemode", "paid", "attempted"),
+        ("attempt_count",),
+        ("subtotal", "tax", "total", "amount_due", "amount_paid", "amount_remaining"),
+    )
     transitions = row.pop("status_transitions", None)
     if transitions is not None and not isinstance(transitions, dict):
         raise BadRecord(f"status_transitions: expected an object, got {transitions!r}")
@@ -200,13 +225,23 @@ def convert_invoice(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def convert_payment_intent(record: dict[str, Any]) -> dict[str, Any]:
-    return _base(record, ("created", "canceled_at"), ("livemode",), (),
-                 ("amount", "amount_received", "amount_capturable"))
+    return _base(
+        record,
+        ("created", "canceled_at"),
+        ("livemode",),
+        (),
+        ("amount", "amount_received", "amount_capturable"),
+    )
 
 
 def convert_charge(record: dict[str, Any]) -> dict[str, Any]:
-    return _base(record, ("created",), ("livemode", "paid", "captured", "refunded"), (),
-                 ("amount", "amount_captured", "amount_refunded"))
+    return _base(
+        record,
+        ("created",),
+        ("livemode", "paid", "captured", "refunded"),
+        (),
+        ("amount", "amount_captured", "amount_refunded"),
+    )
 
 
 def convert_event(record: dict[str, Any]) -> dict[str, Any]:
@@ -255,35 +290,81 @@ def _money(*names: str) -> dict[str, str]:
     return out
 
 
-_COMMON = {"id": "text", "object": "text", "currency": "text", "created": "timestamp",
-           "livemode": "bool", "metadata": "json", CONNECTION_COLUMN: "text"}
+_COMMON = {
+    "id": "text",
+    "object": "text",
+    "currency": "text",
+    "created": "timestamp",
+    "livemode": "bool",
+    "metadata": "json",
+    CONNECTION_COLUMN: "text",
+}
 
 COLUMNS: dict[str, dict[str, TColumnSchema]] = {
     "customers": _cols(
-        **_COMMON, **_money("balance"), name="text", email="text", description="text",
-        tax_exempt="text", is_deleted="bool", address__city="text", address__country="text",
-        address__line1="text", address__line2="text", address__postal_code="text",
-        address__state="text"),
+        **_COMMON,
+        **_money("balance"),
+        name="text",
+        email="text",
+        description="text",
+        tax_exempt="text",
+        is_deleted="bool",
+        address__city="text",
+        address__country="text",
+        address__line1="text",
+        address__line2="text",
+        address__postal_code="text",
+        address__state="text",
+    ),
     "invoices": _cols(
         **_COMMON,
         **_money("subtotal", "tax", "total", "amount_due", "amount_paid", "amount_remaining"),
-        customer="text", status="text", number="text", due_date="timestamp",
-        collection_method="text", payment_intent="text",
-        status_transitions__finalized_at="timestamp", status_transitions__paid_at="timestamp",
+        customer="text",
+        status="text",
+        number="text",
+        due_date="timestamp",
+        collection_method="text",
+        payment_intent="text",
+        status_transitions__finalized_at="timestamp",
+        status_transitions__paid_at="timestamp",
         status_transitions__marked_uncollectible_at="timestamp",
-        status_transitions__voided_at="timestamp"),
+        status_transitions__voided_at="timestamp",
+    ),
     "payment_intents": _cols(
-        **_COMMON, **_money("amount", "amount_received"), customer="text", invoice="text",
-        latest_charge="text", status="text"),
+        **_COMMON,
+        **_money("amount", "amount_received"),
+        customer="text",
+        invoice="text",
+        latest_charge="text",
+        status="text",
+    ),
     "charges": _cols(
-        **_COMMON, **_money("amount", "amount_captured", "amount_refunded"), customer="text",
-        invoice="text", payment_intent="text", paid="bool", captured="bool", refunded="bool",
-        status="text"),
+        **_COMMON,
+        **_money("amount", "amount_captured", "amount_refunded"),
+        customer="text",
+        invoice="text",
+        payment_intent="text",
+        paid="bool",
+        captured="bool",
+        refunded="bool",
+        status="text",
+    ),
     "events": _cols(
-        id="text", object="text", type="text", created="timestamp", api_version="text",
-        pending_webhooks="bigint", livemode="bool", object_id="text", object_type="text",
-        request_id="text", idempotency_key="text", data_object="json",
-        previous_attributes="json", **{CONNECTION_COLUMN: "text"}),
+        id="text",
+        object="text",
+        type="text",
+        created="timestamp",
+        api_version="text",
+        pending_webhooks="bigint",
+        livemode="bool",
+        object_id="text",
+        object_type="text",
+        request_id="text",
+        idempotency_key="text",
+        data_object="json",
+        previous_attributes="json",
+        **{CONNECTION_COLUMN: "text"},
+    ),
 }
 
 # table -> (the ``object`` value of its records, its event type prefix, converter)
@@ -345,8 +426,10 @@ class StripeClient(RESTClient):
         """Every page of a list, newest first."""
         try:
             yield from self.paginate(
-                path, params={"limit": self.page_size, **params},
-                paginator=StripeCursorPaginator(), hooks={"response": []},
+                path,
+                params={"limit": self.page_size, **params},
+                paginator=StripeCursorPaginator(),
+                hooks={"response": []},
             )
         except requests.RequestException as exc:
             raise IngestionError(
@@ -371,8 +454,10 @@ def _boundary(events: list[dict[str, Any]]) -> dict[str, Any] | None:
     if not stamps:
         return None
     newest = max(stamps)
-    return {"created": newest, "ids": sorted(e["id"] for e in events
-                                             if _event_created(e) == newest)}
+    return {
+        "created": newest,
+        "ids": sorted(e["id"] for e in events if _event_created(e) == newest),
+    }
 
 
 def _newest_events(client: StripeClient, event_type: str) -> list[dict[str, Any]]:
@@ -397,8 +482,9 @@ def _object_resource(client: StripeClient, connection: str, table: str) -> Any:
     event_type = f"{prefix}.*"
 
     def rows(records: list[dict[str, Any]]) -> Iterator[Any]:
-        return typed(records, convert, system=SYSTEM, connection=connection, obj=table,
-                     key=lambda r: r["id"])
+        return typed(
+            records, convert, system=SYSTEM, connection=connection, obj=table, key=lambda r: r["id"]
+        )
 
     def full() -> Iterator[Any]:
         # read the cursor first: a change made while listing then shows up again next run
@@ -411,8 +497,9 @@ def _object_resource(client: StripeClient, connection: str, table: str) -> Any:
         seen = set(cursor.get("ids") or [])
         read: list[dict[str, Any]] = []
         latest: dict[str, dict[str, Any]] = {}  # object id -> newest snapshot
-        for page in client.pages("/v1/events",
-                                 {"type": event_type, "created[gte]": int(cursor["created"])}):
+        for page in client.pages(
+            "/v1/events", {"type": event_type, "created[gte]": int(cursor["created"])}
+        ):
             read.extend(page)
             for event in page:  # newest first: the first snapshot of an object wins
                 snapshot = (event.get("data") or {}).get("object")
@@ -429,8 +516,12 @@ def _object_resource(client: StripeClient, connection: str, table: str) -> Any:
         if seen and not seen & {e.get("id") for e in read}:
             # the cursor's own events are gone (older than Stripe's 30-day retention):
             # changes may be missing, so list everything again
-            log.warning("%s/%s %s: events at the cursor were pruned; listing in full",
-                        SYSTEM, connection, table)
+            log.warning(
+                "%s/%s %s: events at the cursor were pruned; listing in full",
+                SYSTEM,
+                connection,
+                table,
+            )
             yield from full()
             return
         yield from rows(list(latest.values()))
@@ -474,8 +565,14 @@ def _events_resource(client: StripeClient, connection: str) -> Any:
         if created.last_value is not None:  # whole seconds; dlt drops the boundary repeats
             params["created[gte]"] = int(created.last_value.timestamp())
         for page in client.pages("/v1/events", params):
-            yield from typed(page, convert_event, system=SYSTEM, connection=connection,
-                             obj="events", key=lambda r: r["id"])
+            yield from typed(
+                page,
+                convert_event,
+                system=SYSTEM,
+                connection=connection,
+                obj="events",
+                key=lambda r: r["id"],
+            )
 
     return events
 
@@ -488,8 +585,9 @@ def _stripe(connection: str, settings: dict[str, Any], metrics: Metrics) -> Any:
     ]
 
 
-def source(connection: str, settings: dict[str, Any],
-           metrics: Metrics | None = None) -> dlt.sources.DltSource:
+def source(
+    connection: str, settings: dict[str, Any], metrics: Metrics | None = None
+) -> dlt.sources.DltSource:
     """The Stripe source of one connection (its own name, hence its own cursors)."""
     return _stripe.with_args(name=f"{SYSTEM}_{connection}")(
         connection, settings, metrics if metrics is not None else Metrics()

@@ -8,7 +8,10 @@ import sys
 import time
 
 from ingestion import cli as ingestion_cli
+from mastering import cli as mastering_cli
 from simulator import cli as simulator_cli
+
+CUSTOMER_MARTS = ["customer_xref+", "dim_customer+", "exceptions_customer_match_review+"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     simulator_cli.add_parser(sub)
     ingestion_cli.add_parser(sub)
+    mastering_cli.add_parser(sub)
     transform = sub.add_parser("transform", help="build the conformed model (dbt build)")
     transform.add_argument("--select", nargs="*", help="dbt selection, e.g. staging.psa+")
     transform.set_defaults(func=cmd_transform)
@@ -53,13 +57,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     failed = [r for r in reports if r.status != "ok"]
-    print(f"run: {sum(r.rows_loaded for r in reports):,} rows ingested from "
-          f"{len(reports) - len(failed)} connection(s) in {time.monotonic() - started:.0f}s")
+    print(
+        f"run: {sum(r.rows_loaded for r in reports):,} rows ingested from "
+        f"{len(reports) - len(failed)} connection(s) in {time.monotonic() - started:.0f}s"
+    )
     for r in failed:
         print(f"error: {r.system}/{r.connection}: {r.error}", file=sys.stderr)
     if failed:
         return 1
-    return cmd_transform(argparse.Namespace(select=None))
+    status = cmd_transform(argparse.Namespace(select=None))
+    if status == 0:
+        status = mastering_cli.cmd_master(argparse.Namespace(decisions=None))
+    if status == 0:  # the customer marts, on the state the master step just wrote
+        status = cmd_transform(argparse.Namespace(select=CUSTOMER_MARTS))
+    return status
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,15 +32,17 @@ def dbt_environment() -> dict[str, str]:
             )
         parsed = urlparse(uri)
         query = parse_qs(parsed.query)
-        env.update({
-            "CONFORM_DBT_TARGET": "postgres",
-            # a unix-socket directory in ?host= wins over the URI's host, as in libpq
-            "CONFORM_PG_HOST": query.get("host", [parsed.hostname or "localhost"])[0],
-            "CONFORM_PG_PORT": str(parsed.port or 5432),
-            "CONFORM_PG_USER": unquote(parsed.username or "postgres"),
-            "CONFORM_PG_PASSWORD": unquote(parsed.password or ""),
-            "CONFORM_PG_DATABASE": parsed.path.lstrip("/") or "postgres",
-        })
+        env.update(
+            {
+                "CONFORM_DBT_TARGET": "postgres",
+                # a unix-socket directory in ?host= wins over the URI's host, as in libpq
+                "CONFORM_PG_HOST": query.get("host", [parsed.hostname or "localhost"])[0],
+                "CONFORM_PG_PORT": str(parsed.port or 5432),
+                "CONFORM_PG_USER": unquote(parsed.username or "postgres"),
+                "CONFORM_PG_PASSWORD": unquote(parsed.password or ""),
+                "CONFORM_PG_DATABASE": parsed.path.lstrip("/") or "postgres",
+            }
+        )
     else:
         env["CONFORM_DBT_TARGET"] = "duckdb"
         env["CONFORM_WAREHOUSE"] = str(warehouse_path().resolve())
@@ -48,7 +50,7 @@ def dbt_environment() -> dict[str, str]:
 
 
 def dbt_args(command: str, select: Sequence[str] | None = None) -> list[str]:
-    args = [command, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR)]
+    args = [*command.split(), "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR)]
     if select:
         args += ["--select", *select]
     return args

@@ -597,10 +597,17 @@ def _plan_source_clients(p: Plan, ids: Ids) -> None:
             parent_rec = primary.get((client.parent.id, rec.system))
             if parent_rec is None or rec.is_duplicate:
                 continue
-            if rec.system == "salesforce" and rng.random() < 0.85 or (
-                rec.system in ("netsuite", "dynamics")
-                and parent_rec.connection == rec.connection
-                and (rec.system == "netsuite" or parent_rec.extra.get("le") == rec.extra.get("le"))
+            if (
+                rec.system == "salesforce"
+                and rng.random() < 0.85
+                or (
+                    rec.system in ("netsuite", "dynamics")
+                    and parent_rec.connection == rec.connection
+                    and (
+                        rec.system == "netsuite"
+                        or parent_rec.extra.get("le") == rec.extra.get("le")
+                    )
+                )
             ):
                 rec.parent_source_id = parent_rec.source_id
 

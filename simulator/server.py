@@ -23,17 +23,23 @@ DEFAULT_PORT_BASE = 8700
 class ServerThread:
     """A uvicorn server in a background thread; ``stop()`` shuts it down cleanly."""
 
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0,
-                 sock: socket.socket | None = None):
+    def __init__(
+        self, app: Any, host: str = "127.0.0.1", port: int = 0, sock: socket.socket | None = None
+    ):
         self.host = host
         # bind now and hand uvicorn the socket: no window for another process to take the port
         self.sock = sock or bind(host, port)
         self.port = self.sock.getsockname()[1]
-        config = uvicorn.Config(app, host=host, port=self.port, log_level="warning",
-                                access_log=False, lifespan="off")
+        config = uvicorn.Config(
+            app, host=host, port=self.port, log_level="warning", access_log=False, lifespan="off"
+        )
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]},
-                                       daemon=True, name=f"sim-{self.port}")
+        self.thread = threading.Thread(
+            target=self.server.run,
+            kwargs={"sockets": [self.sock]},
+            daemon=True,
+            name=f"sim-{self.port}",
+        )
 
     @property
     def url(self) -> str:
@@ -98,8 +104,9 @@ class Simulator:
         seed = int(self.store.manifest.get("seed", 0))
         for system in SYSTEMS:
             port = 0 if ephemeral_ports else self.port_base + PORT_OFFSETS[system]
-            ctx = EmulatorContext(store=self.store,
-                                  faults=Faults(system, self.faults_for(system), seed))
+            ctx = EmulatorContext(
+                store=self.store, faults=Faults(system, self.faults_for(system), seed)
+            )
             sock = bind(self.host, port)
             ctx.base_url = f"http://{self.host}:{sock.getsockname()[1]}"
             emulator = emulator_class(system)(ctx)

@@ -18,17 +18,26 @@ PSA_SUBJECTS = {
 STRIPE_RESOURCES = ("customers", "invoices", "payment_intents", "charges", "events")
 
 
-def walk_all(connections: dict[str, Any], tables: dict[tuple[str, str], list[str]],
-             session: requests.Session | None = None) -> Counter:
+def walk_all(
+    connections: dict[str, Any],
+    tables: dict[tuple[str, str], list[str]],
+    session: requests.Session | None = None,
+) -> Counter:
     """Rows read per (system, connection, object) through the real API contracts."""
     http = session or requests.Session()
     counts: Counter = Counter()
     systems = connections["systems"]
     for conn, info in systems.get("salesforce", {}).items():
-        token = http.post(f"{info['login_url']}/services/oauth2/token", data={
-            "grant_type": "password", "client_id": info["client_id"],
-            "client_secret": info["client_secret"], "username": info["username"],
-            "password": info["password"] + info["security_token"]}).json()
+        token = http.post(
+            f"{info['login_url']}/services/oauth2/token",
+            data={
+                "grant_type": "password",
+                "client_id": info["client_id"],
+                "client_secret": info["client_secret"],
+                "username": info["username"],
+                "password": info["password"] + info["security_token"],
+            },
+        ).json()
         headers = {"Authorization": f"Bearer {token['access_token']}"}
         base = token["instance_url"]
         for obj in tables[("salesforce", conn)]:
@@ -62,21 +71,35 @@ def walk_all(connections: dict[str, Any], tables: dict[tuple[str, str], list[str
     for conn, info in systems.get("netsuite", {}).items():
         now = int(time.time())
         assertion = jwt.encode(
-            {"iss": info["client_id"], "scope": ["rest_webservices"], "aud": info["token_url"],
-             "iat": now, "exp": now + 3000},
-            Path(info["private_key_path"]).read_text(), algorithm="PS256",
-            headers={"kid": info["certificate_id"]})
-        token = http.post(info["token_url"], data={
-            "grant_type": "client_credentials",
-            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-            "client_assertion": assertion}).json()["access_token"]
+            {
+                "iss": info["client_id"],
+                "scope": ["rest_webservices"],
+                "aud": info["token_url"],
+                "iat": now,
+                "exp": now + 3000,
+            },
+            Path(info["private_key_path"]).read_text(),
+            algorithm="PS256",
+            headers={"kid": info["certificate_id"]},
+        )
+        token = http.post(
+            info["token_url"],
+            data={
+                "grant_type": "client_credentials",
+                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                "client_assertion": assertion,
+            },
+        ).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}", "Prefer": "transient"}
         for obj in tables[("netsuite", conn)]:
             offset = 0
             while True:
-                resp = http.post(f"{info['base_url']}/services/rest/query/v1/suiteql",
-                                 params={"limit": 1000, "offset": offset},
-                                 json={"q": f"SELECT * FROM {obj}"}, headers=headers)
+                resp = http.post(
+                    f"{info['base_url']}/services/rest/query/v1/suiteql",
+                    params={"limit": 1000, "offset": offset},
+                    json={"q": f"SELECT * FROM {obj}"},
+                    headers=headers,
+                )
                 resp.raise_for_status()
                 body = resp.json()
                 counts[("netsuite", conn, obj)] += len(body["items"])
@@ -84,9 +107,15 @@ def walk_all(connections: dict[str, Any], tables: dict[tuple[str, str], list[str
                     break
                 offset += 1000
     for conn, info in systems.get("dynamics", {}).items():
-        token = http.post(info["token_url"], data={
-            "grant_type": "client_credentials", "client_id": info["client_id"],
-            "client_secret": info["client_secret"], "scope": info["scope"]}).json()
+        token = http.post(
+            info["token_url"],
+            data={
+                "grant_type": "client_credentials",
+                "client_id": info["client_id"],
+                "client_secret": info["client_secret"],
+                "scope": info["scope"],
+            },
+        ).json()
         headers = {"Authorization": f"Bearer {token['access_token']}"}
         for obj in tables[("dynamics", conn)]:
             url: str | None = f"{info['base_url']}/data/{obj}?cross-company=true"

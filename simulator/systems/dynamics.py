@@ -49,13 +49,17 @@ ENTITY_SETS: dict[str, tuple[tuple[str, ...], str]] = {
     "SalesInvoiceHeadersV2": (("dataAreaId", "InvoiceNumber"), "SalesInvoiceHeaderV2"),
     "SalesInvoiceLines": (("dataAreaId", "InvoiceNumber", "LineNumber"), "SalesInvoiceLine"),
     "CustomerPaymentJournalLines": (
-        ("dataAreaId", "JournalBatchNumber", "LineNumber"), "CustomerPaymentJournalLine"),
+        ("dataAreaId", "JournalBatchNumber", "LineNumber"),
+        "CustomerPaymentJournalLine",
+    ),
     "CustomerTransactions": (("dataAreaId", "Voucher"), "CustomerTransaction"),
     "ExchangeRates": (("RateTypeName", "FromCurrency", "ToCurrency", "StartDate"), "ExchangeRate"),
 }
 
-DRIFT = {"CustomersV3": {"CustomerSegment": "Enterprise"},
-         "ProjectsV2": {"ProjectSegment": "Enterprise"}}
+DRIFT = {
+    "CustomersV3": {"CustomerSegment": "Enterprise"},
+    "ProjectsV2": {"ProjectSegment": "Enterprise"},
+}
 
 # Per set, the ways a value goes bad in real exports; one is picked per record, stably.
 MALFORMED: dict[str, list[tuple[str, Any]]] = {
@@ -72,8 +76,21 @@ MALFORMED: dict[str, list[tuple[str, Any]]] = {
 }
 
 _DT_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
-_SYSTEM_OPTIONS = {"$filter", "$select", "$orderby", "$top", "$skip", "$count", "$expand",
-                   "$skiptoken", "$format", "$search", "$apply", "$compute", "$levels"}
+_SYSTEM_OPTIONS = {
+    "$filter",
+    "$select",
+    "$orderby",
+    "$top",
+    "$skip",
+    "$count",
+    "$expand",
+    "$skiptoken",
+    "$format",
+    "$search",
+    "$apply",
+    "$compute",
+    "$levels",
+}
 
 
 def fmt_dt(value: datetime) -> str:
@@ -91,8 +108,13 @@ def parse_dt(text: str) -> datetime | None:
 class ODataError(Exception):
     """An OData v4 error answer: ``{"error":{"code":"","message":...,"innererror":...}}``."""
 
-    def __init__(self, status: int, message: str, inner: str | None = None,
-                 type_: str = "Microsoft.OData.ODataException"):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        inner: str | None = None,
+        type_: str = "Microsoft.OData.ODataException",
+    ):
         super().__init__(message)
         self.status = status
         self.message = message
@@ -103,16 +125,25 @@ class ODataError(Exception):
         return odata_error(self.status, self.message, self.inner, self.type)
 
 
-def odata_error(status: int, message: str, inner: str | None = None,
-                type_: str = "Microsoft.OData.ODataException",
-                headers: dict[str, str] | None = None) -> Response:
-    body = {"error": {"code": "", "message": message,
-                      "innererror": {"message": inner or message, "type": type_,
-                                     "stacktrace": ""}}}
+def odata_error(
+    status: int,
+    message: str,
+    inner: str | None = None,
+    type_: str = "Microsoft.OData.ODataException",
+    headers: dict[str, str] | None = None,
+) -> Response:
+    body = {
+        "error": {
+            "code": "",
+            "message": message,
+            "innererror": {"message": inner or message, "type": type_, "stacktrace": ""},
+        }
+    }
     return json_response(body, status, headers)
 
 
 # -- $filter: tokenizer, parser, compiler ---------------------------------------------------
+
 
 @dataclass
 class Lit:
@@ -125,7 +156,8 @@ class Prop:
     name: str
 
 
-_TOKEN_RE = re.compile(r"""
+_TOKEN_RE = re.compile(
+    r"""
     (?P<ws>\s+)
   | (?P<string>'(?:[^']|'')*')
   | (?P<datetime>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2}))
@@ -134,7 +166,9 @@ _TOKEN_RE = re.compile(r"""
   | (?P<enum>[A-Za-z_][\w.]*'(?:[^']|'')*')
   | (?P<ident>[A-Za-z_$][\w./]*)
   | (?P<op>[(),])
-""", re.VERBOSE)
+""",
+    re.VERBOSE,
+)
 
 _COMPARISONS = {"eq", "ne", "gt", "ge", "lt", "le"}
 _FUNCTIONS = {"contains", "startswith", "endswith"}
@@ -245,7 +279,7 @@ class FilterParser:
             return Lit("number", float(core) if re.search(r"[.eE]", core) else int(core))
         if kind == "enum":
             quote_at = text.index("'")
-            return Lit("enum", text[quote_at + 1:-1].replace("''", "'"))
+            return Lit("enum", text[quote_at + 1 : -1].replace("''", "'"))
         if kind == "ident":
             if text in ("true", "false"):
                 return Lit("bool", text == "true")
@@ -254,30 +288,46 @@ class FilterParser:
             tok = self.peek()
             if tok is not None and tok[1] == "(":
                 if text not in _FUNCTIONS:
-                    raise ODataError(400, f"An unknown function with name '{text}' was found. "
-                                          "This may also be a function import or a key lookup "
-                                          "on a navigation property, which is not allowed.")
+                    raise ODataError(
+                        400,
+                        f"An unknown function with name '{text}' was found. "
+                        "This may also be a function import or a key lookup "
+                        "on a navigation property, which is not allowed.",
+                    )
                 self.i += 1
                 arg1 = self.parse_operand()
                 self.expect(",")
                 arg2 = self.parse_operand()
                 self.expect(")")
-                if not isinstance(arg1, Prop) or not isinstance(arg2, Lit) \
-                        or arg2.kind != "string":
-                    raise ODataError(400, f"The function '{text}' needs a property and a "
-                                          "string literal in this emulator.")
+                if not isinstance(arg1, Prop) or not isinstance(arg2, Lit) or arg2.kind != "string":
+                    raise ODataError(
+                        400,
+                        f"The function '{text}' needs a property and a "
+                        "string literal in this emulator.",
+                    )
                 return ("func", text, arg1.name, arg2.value)
             if "/" in text:
-                raise ODataError(400, "Navigation property paths are not supported in $filter "
-                                      "by this emulator.")
+                raise ODataError(
+                    400, "Navigation property paths are not supported in $filter by this emulator."
+                )
             return Prop(text)
         raise self.error(pos)
 
 
-_EDM_OF_KIND = {"string": "Edm.String", "number": "Edm.Decimal", "datetime": "Edm.DateTimeOffset",
-                "bool": "Edm.Boolean"}
-_OP_KIND = {"eq": "Equal", "ne": "NotEqual", "gt": "GreaterThan", "ge": "GreaterThanOrEqual",
-            "lt": "LessThan", "le": "LessThanOrEqual"}
+_EDM_OF_KIND = {
+    "string": "Edm.String",
+    "number": "Edm.Decimal",
+    "datetime": "Edm.DateTimeOffset",
+    "bool": "Edm.Boolean",
+}
+_OP_KIND = {
+    "eq": "Equal",
+    "ne": "NotEqual",
+    "gt": "GreaterThan",
+    "ge": "GreaterThanOrEqual",
+    "lt": "LessThan",
+    "le": "LessThanOrEqual",
+}
 
 
 def _rank(value: Any) -> tuple[int, Any]:
@@ -330,8 +380,11 @@ class FilterCompiler:
 
     def getter(self, name: str) -> Callable[[Record], Any]:
         if name not in self.types:
-            raise ODataError(400, f"Could not find a property named '{name}' on type "
-                                  f"'{NAMESPACE}.{self.entity_type}'.")
+            raise ODataError(
+                400,
+                f"Could not find a property named '{name}' on type "
+                f"'{NAMESPACE}.{self.entity_type}'.",
+            )
         if name in self.extra:
             default = self.extra[name]
             return lambda r: r.get(name, default)
@@ -366,6 +419,7 @@ class FilterCompiler:
             if name == "startswith":
                 return v.startswith(n)
             return v.endswith(n)
+
         return test
 
     def comparison(self, op: str, left: Prop | Lit, right: Prop | Lit) -> Predicate:
@@ -383,8 +437,13 @@ class FilterCompiler:
         ptype = self.types[left.name]
         lit = right
         if lit.kind == "null":
-            return (lambda r: get(r) is None) if op == "eq" else \
-                (lambda r: get(r) is not None) if op == "ne" else (lambda r: False)
+            return (
+                (lambda r: get(r) is None)
+                if op == "eq"
+                else (lambda r: get(r) is not None)
+                if op == "ne"
+                else (lambda r: False)
+            )
         self.check_types(op, ptype, lit)
         if ptype == "Edm.DateTimeOffset" or lit.kind == "datetime":
             return self.datetime_comparison(op, get, lit)
@@ -397,10 +456,12 @@ class FilterCompiler:
                 # F&O's wildcard: eq '*abc*' is a LIKE match.
                 pattern = re.compile(
                     "^" + ".*".join(re.escape(p) for p in text.split("*")) + "$",
-                    re.IGNORECASE | re.DOTALL)
+                    re.IGNORECASE | re.DOTALL,
+                )
                 want = op == "eq"
-                return lambda r: isinstance(v := get(r), str) and \
-                    (pattern.match(v) is not None) == want
+                return lambda r: (
+                    isinstance(v := get(r), str) and (pattern.match(v) is not None) == want
+                )
             folded = text.casefold()
             if op in ("eq", "ne"):
                 want = op == "eq"
@@ -410,6 +471,7 @@ class FilterCompiler:
                     if isinstance(v, bool):  # a NoYes enum stored as a JSON boolean
                         return (v == (folded in ("yes", "true"))) == want
                     return (isinstance(v, str) and v.casefold() == folded) == want
+
                 return text_eq
             return lambda r: isinstance(v := get(r), str) and _compare(op, v.casefold(), folded)
         if lit.kind == "bool":
@@ -422,6 +484,7 @@ class FilterCompiler:
             if isinstance(v, bool) or not isinstance(v, int | float):
                 return op == "ne" and v != number
             return _compare(op, v, number)
+
         return num
 
     def check_types(self, op: str, ptype: str, lit: Lit) -> None:
@@ -436,8 +499,10 @@ class FilterCompiler:
         }.get(ptype, {lit_type})
         if lit_type not in compatible:
             raise ODataError(
-                400, "A binary operator with incompatible types was detected. Found operand "
-                     f"types '{ptype}' and '{lit_type}' for operator kind '{_OP_KIND[op]}'.")
+                400,
+                "A binary operator with incompatible types was detected. Found operand "
+                f"types '{ptype}' and '{lit_type}' for operator kind '{_OP_KIND[op]}'.",
+            )
 
     @staticmethod
     def datetime_comparison(op: str, get: Callable[[Record], Any], lit: Lit) -> Predicate:
@@ -456,6 +521,7 @@ class FilterCompiler:
                 return _compare(op, v, canonical)
             parsed = parse_dt(v)
             return parsed is not None and _compare(op, parsed, target)
+
         return test
 
 
@@ -466,6 +532,7 @@ def _bool_of(value: Any) -> Any:
 
 
 # -- query snapshots for server-driven paging -------------------------------------------------
+
 
 @dataclass
 class Snapshot:
@@ -488,8 +555,12 @@ def _edm_type(value: Any) -> str | None:
 
 class Emulator(SystemEmulator):
     system = "dynamics"
-    open_paths = ("/oauth2/v2.0/token", "/oauth2/token", "/.well-known/openid-configuration",
-                  "/common/discovery/instance")
+    open_paths = (
+        "/oauth2/v2.0/token",
+        "/oauth2/token",
+        "/.well-known/openid-configuration",
+        "/common/discovery/instance",
+    )
 
     def __init__(self, ctx: Any):
         self._version = 0  # bumped on every write through the API: invalidates schema caches
@@ -506,16 +577,21 @@ class Emulator(SystemEmulator):
     def rate_limited(self) -> Response:
         seconds = self.faults.config.retry_after
         return odata_error(
-            429, "Service protection limits: the number of requests exceeded the limit for the "
-                 f"time window. Retry after {seconds} seconds.",
+            429,
+            "Service protection limits: the number of requests exceeded the limit for the "
+            f"time window. Retry after {seconds} seconds.",
             type_="Microsoft.Dynamics.Platform.Integration.Services.OData.ServiceProtection"
-                  "LimitException",
-            headers={"Retry-After": str(seconds)})
+            "LimitException",
+            headers={"Retry-After": str(seconds)},
+        )
 
     def server_error(self) -> Response:
-        return odata_error(500, "An error has occurred.",
-                           "An unexpected error occurred while processing the request.",
-                           type_="System.InvalidOperationException")
+        return odata_error(
+            500,
+            "An error has occurred.",
+            "An unexpected error occurred while processing the request.",
+            type_="System.InvalidOperationException",
+        )
 
     def malform(self, obj: str, record: Record) -> Record:
         options = MALFORMED.get(obj)
@@ -534,11 +610,15 @@ class Emulator(SystemEmulator):
         s = conn.settings
         base = f"{self.ctx.base_url}/{s.get('environment', conn.name)}"
         tenant = s.get("tenant_id", "")
-        return {"base_url": base,
-                "token_url": f"{self.ctx.base_url}/{tenant}/oauth2/v2.0/token",
-                "tenant_id": tenant, "client_id": s.get("client_id", ""),
-                "client_secret": s.get("client_secret", ""), "scope": base + "/.default",
-                "legal_entities": list(s.get("legal_entities", []))}
+        return {
+            "base_url": base,
+            "token_url": f"{self.ctx.base_url}/{tenant}/oauth2/v2.0/token",
+            "tenant_id": tenant,
+            "client_id": s.get("client_id", ""),
+            "client_secret": s.get("client_secret", ""),
+            "scope": base + "/.default",
+            "legal_entities": list(s.get("legal_entities", [])),
+        }
 
     # -- routes -----------------------------------------------------------------------------
     def routes(self, app: FastAPI) -> None:
@@ -562,16 +642,20 @@ class Emulator(SystemEmulator):
         async def instance_discovery(request: Request) -> Response:
             tenant = "common"
             host = self.ctx.base_url.split("://", 1)[-1]
-            return json_response({
-                "tenant_discovery_endpoint":
-                    f"{self.ctx.base_url}/{tenant}/v2.0/.well-known/openid-configuration",
-                "api-version": "1.1",
-                "metadata": [{"preferred_network": host, "preferred_cache": host,
-                              "aliases": [host]}]})
+            return json_response(
+                {
+                    "tenant_discovery_endpoint": (
+                        f"{self.ctx.base_url}/{tenant}/v2.0/.well-known/openid-configuration"
+                    ),
+                    "api-version": "1.1",
+                    "metadata": [
+                        {"preferred_network": host, "preferred_cache": host, "aliases": [host]}
+                    ],
+                }
+            )
 
         @app.api_route("/{env}/data", methods=["GET"])
-        @app.api_route("/{env}/data/{rest:path}",
-                       methods=["GET", "POST", "PATCH", "PUT", "DELETE"])
+        @app.api_route("/{env}/data/{rest:path}", methods=["GET", "POST", "PATCH", "PUT", "DELETE"])
         async def odata(env: str, request: Request, rest: str = "") -> Response:
             body = await request.body()
             try:
@@ -583,19 +667,27 @@ class Emulator(SystemEmulator):
     def _entra_error(self, status: int, error: str, code: int, text: str) -> Response:
         trace, corr = str(uuid.uuid4()), str(uuid.uuid4())
         stamp = datetime.now(UTC)
-        return json_response({
-            "error": error,
-            "error_description": f"AADSTS{code}: {text}\r\nTrace ID: {trace}\r\n"
-                                 f"Correlation ID: {corr}\r\n"
-                                 f"Timestamp: {stamp.strftime('%Y-%m-%d %H:%M:%SZ')}",
-            "error_codes": [code],
-            "timestamp": stamp.strftime("%Y-%m-%d %H:%M:%SZ"),
-            "trace_id": trace, "correlation_id": corr,
-            "error_uri": f"{self.ctx.base_url}/error?code={code}"}, status)
+        return json_response(
+            {
+                "error": error,
+                "error_description": f"AADSTS{code}: {text}\r\nTrace ID: {trace}\r\n"
+                f"Correlation ID: {corr}\r\n"
+                f"Timestamp: {stamp.strftime('%Y-%m-%d %H:%M:%SZ')}",
+                "error_codes": [code],
+                "timestamp": stamp.strftime("%Y-%m-%d %H:%M:%SZ"),
+                "trace_id": trace,
+                "correlation_id": corr,
+                "error_uri": f"{self.ctx.base_url}/error?code={code}",
+            },
+            status,
+        )
 
     def _tenant_connections(self, tenant: str) -> list[Connection]:
-        return [c for c in self.store.connections_of(self.system)
-                if str(c.settings.get("tenant_id", "")).lower() == tenant.lower()]
+        return [
+            c
+            for c in self.store.connections_of(self.system)
+            if str(c.settings.get("tenant_id", "")).lower() == tenant.lower()
+        ]
 
     def env_base(self, conn: Connection) -> str:
         return f"{self.ctx.base_url}/{conn.settings.get('environment', conn.name)}"
@@ -613,74 +705,123 @@ class Emulator(SystemEmulator):
         conns = self._tenant_connections(tenant)
         if not conns:
             return self._entra_error(
-                400, "invalid_request", 90002,
+                400,
+                "invalid_request",
+                90002,
                 f"Tenant '{tenant}' not found. Check to make sure you have the correct tenant "
-                "ID and are signing into the correct cloud.")
+                "ID and are signing into the correct cloud.",
+            )
         grant = form.get("grant_type")
         if not grant:
-            return self._entra_error(400, "invalid_request", 900144,
-                                     "The request body must contain the following parameter: "
-                                     "'grant_type'.")
+            return self._entra_error(
+                400,
+                "invalid_request",
+                900144,
+                "The request body must contain the following parameter: 'grant_type'.",
+            )
         if grant != "client_credentials":
-            return self._entra_error(400, "unsupported_grant_type", 70003,
-                                     f"The app requested an unsupported grant type '{grant}'.")
+            return self._entra_error(
+                400,
+                "unsupported_grant_type",
+                70003,
+                f"The app requested an unsupported grant type '{grant}'.",
+            )
         wanted = "resource" if v1 else "scope"
         target = form.get(wanted)
         if not target:
-            return self._entra_error(400, "invalid_request", 900144,
-                                     "The request body must contain the following parameter: "
-                                     f"'{wanted}'.")
+            return self._entra_error(
+                400,
+                "invalid_request",
+                900144,
+                f"The request body must contain the following parameter: '{wanted}'.",
+            )
         if not client_id:
-            return self._entra_error(400, "invalid_request", 900144,
-                                     "The request body must contain the following parameter: "
-                                     "'client_id'.")
+            return self._entra_error(
+                400,
+                "invalid_request",
+                900144,
+                "The request body must contain the following parameter: 'client_id'.",
+            )
         apps = [c for c in conns if c.settings.get("client_id") == client_id]
         if not apps:
             return self._entra_error(
-                400, "unauthorized_client", 700016,
+                400,
+                "unauthorized_client",
+                700016,
                 f"Application with identifier '{client_id}' was not found in the directory "
                 f"'{tenant}'. This can happen if the application has not been installed by the "
                 "administrator of the tenant or consented to by any user in the tenant. You may "
-                "have sent your authentication request to the wrong tenant.")
+                "have sent your authentication request to the wrong tenant.",
+            )
         apps = [c for c in apps if secret and c.settings.get("client_secret") == secret]
         if not apps:
             return self._entra_error(
-                401, "invalid_client", 7000215,
+                401,
+                "invalid_client",
+                7000215,
                 "Invalid client secret provided. Ensure the secret being sent in the request is "
                 "the client secret value, not the client secret ID, for a secret added to app "
-                f"'{client_id}'.")
-        resource = target[:-len("/.default")] if target.endswith("/.default") else target
+                f"'{client_id}'.",
+            )
+        resource = target[: -len("/.default")] if target.endswith("/.default") else target
         resource = resource.rstrip("/")
         conn = next((c for c in apps if self.env_base(c) == resource), None)
         if conn is None or (not v1 and not target.endswith("/.default")):
             return self._entra_error(
-                400, "invalid_scope", 70011,
+                400,
+                "invalid_scope",
+                70011,
                 f"The provided request must include a '{wanted}' input parameter. The provided "
                 f"value for the input parameter '{wanted}' is not valid. The {wanted} "
-                f"{target} is not valid.")
+                f"{target} is not valid.",
+            )
         now = int(time.time())
-        claims = {"aud": self.env_base(conn), "iss": f"https://sts.windows.net/{tenant}/",
-                  "iat": now, "nbf": now, "exp": now + 3599, "appid": client_id,
-                  "appidacr": "1", "idp": f"https://sts.windows.net/{tenant}/",
-                  "oid": str(uuid.uuid5(uuid.NAMESPACE_URL, client_id)), "roles": [],
-                  "tid": tenant, "ver": "1.0", "uti": secrets.token_urlsafe(16)}
+        claims = {
+            "aud": self.env_base(conn),
+            "iss": f"https://sts.windows.net/{tenant}/",
+            "iat": now,
+            "nbf": now,
+            "exp": now + 3599,
+            "appid": client_id,
+            "appidacr": "1",
+            "idp": f"https://sts.windows.net/{tenant}/",
+            "oid": str(uuid.uuid5(uuid.NAMESPACE_URL, client_id)),
+            "roles": [],
+            "tid": tenant,
+            "ver": "1.0",
+            "uti": secrets.token_urlsafe(16),
+        }
         # A decodable JWT: header and claims are real, the random signature part comes from the
         # shared token issuer so expiry faults apply.
-        prefix = ".".join(_b64url(json.dumps(part, separators=(",", ":")).encode()) for part in
-                          ({"typ": "JWT", "alg": "RS256", "x5t": "sim", "kid": "sim"}, claims))
+        prefix = ".".join(
+            _b64url(json.dumps(part, separators=(",", ":")).encode())
+            for part in ({"typ": "JWT", "alg": "RS256", "x5t": "sim", "kid": "sim"}, claims)
+        )
         token = self.ctx.tokens.issue(conn.name, prefix=prefix + ".", subject=client_id)
         if v1:
-            return json_response({"token_type": "Bearer", "expires_in": "3599",
-                                  "ext_expires_in": "3599", "expires_on": str(now + 3599),
-                                  "not_before": str(now), "resource": target,
-                                  "access_token": token.value})
-        return json_response({"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
-                              "access_token": token.value})
+            return json_response(
+                {
+                    "token_type": "Bearer",
+                    "expires_in": "3599",
+                    "ext_expires_in": "3599",
+                    "expires_on": str(now + 3599),
+                    "not_before": str(now),
+                    "resource": target,
+                    "access_token": token.value,
+                }
+            )
+        return json_response(
+            {
+                "token_type": "Bearer",
+                "expires_in": 3599,
+                "ext_expires_in": 3599,
+                "access_token": token.value,
+            }
+        )
 
     def discovery(self, tenant: str, v2: bool, request: Request | None = None) -> Response:
         if tenant != "common" and not self._tenant_connections(tenant):
-            return self._entra_error(400, "invalid_tenant", 90002,
-                                     f"Tenant '{tenant}' not found.")
+            return self._entra_error(400, "invalid_tenant", 90002, f"Tenant '{tenant}' not found.")
         base = self.ctx.base_url
         if request is not None and request.headers.get("x-forwarded-host"):
             # behind a proxy (or a client that rewrites the Entra host): answer with its URLs
@@ -688,24 +829,33 @@ class Emulator(SystemEmulator):
             base = f"{proto}://{request.headers['x-forwarded-host']}"
         root = f"{base}/{tenant}"
         suffix = "/v2.0" if v2 else ""
-        return json_response({
-            "token_endpoint": f"{root}/oauth2{suffix}/token",
-            "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt",
-                                                      "client_secret_basic"],
-            "jwks_uri": f"{root}/discovery{suffix}/keys",
-            "response_modes_supported": ["query", "fragment", "form_post"],
-            "subject_types_supported": ["pairwise"],
-            "id_token_signing_alg_values_supported": ["RS256"],
-            "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
-            "scopes_supported": ["openid", "profile", "email", "offline_access"],
-            "issuer": f"{root}/v2.0" if v2 else f"https://sts.windows.net/{tenant}/",
-            "request_uri_parameter_supported": False,
-            "authorization_endpoint": f"{root}/oauth2{suffix}/authorize",
-            "device_authorization_endpoint": f"{root}/oauth2{suffix}/devicecode",
-            "end_session_endpoint": f"{root}/oauth2{suffix}/logout",
-            "http_logout_supported": True, "frontchannel_logout_supported": True,
-            "tenant_region_scope": "NA", "cloud_instance_name": "microsoftonline.com",
-            "cloud_graph_host_name": "graph.windows.net", "msgraph_host": "graph.microsoft.com"})
+        return json_response(
+            {
+                "token_endpoint": f"{root}/oauth2{suffix}/token",
+                "token_endpoint_auth_methods_supported": [
+                    "client_secret_post",
+                    "private_key_jwt",
+                    "client_secret_basic",
+                ],
+                "jwks_uri": f"{root}/discovery{suffix}/keys",
+                "response_modes_supported": ["query", "fragment", "form_post"],
+                "subject_types_supported": ["pairwise"],
+                "id_token_signing_alg_values_supported": ["RS256"],
+                "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+                "scopes_supported": ["openid", "profile", "email", "offline_access"],
+                "issuer": f"{root}/v2.0" if v2 else f"https://sts.windows.net/{tenant}/",
+                "request_uri_parameter_supported": False,
+                "authorization_endpoint": f"{root}/oauth2{suffix}/authorize",
+                "device_authorization_endpoint": f"{root}/oauth2{suffix}/devicecode",
+                "end_session_endpoint": f"{root}/oauth2{suffix}/logout",
+                "http_logout_supported": True,
+                "frontchannel_logout_supported": True,
+                "tenant_region_scope": "NA",
+                "cloud_instance_name": "microsoftonline.com",
+                "cloud_graph_host_name": "graph.windows.net",
+                "msgraph_host": "graph.microsoft.com",
+            }
+        )
 
     # -- OData dispatch ---------------------------------------------------------------------
     def _connection_for(self, env: str) -> Connection | None:
@@ -731,10 +881,19 @@ class Emulator(SystemEmulator):
             sent = json.loads(body) if body else None
         except ValueError:
             sent = body.decode("utf-8", "replace")
-        answer = json.loads(response.body) if response.body and \
-            response.media_type == "application/json" else None
-        self.log_write(request, conn.name, response.status_code, sent, answer,
-                       object=re.split(r"[(/]", rest, maxsplit=1)[0])
+        answer = (
+            json.loads(response.body)
+            if response.body and response.media_type == "application/json"
+            else None
+        )
+        self.log_write(
+            request,
+            conn.name,
+            response.status_code,
+            sent,
+            answer,
+            object=re.split(r"[(/]", rest, maxsplit=1)[0],
+        )
         return response
 
     def dispatch(self, conn: Connection, rest: str, request: Request, body: bytes) -> Response:
@@ -757,26 +916,33 @@ class Emulator(SystemEmulator):
             raise ODataError(400, "$batch is not supported by this emulator.")
         m = re.fullmatch(r"([A-Za-z_]\w*)(?:\((.*)\))?(/\$count)?", rest, re.DOTALL)
         if not m or m.group(1) not in self._set_names(conn):
-            return odata_error(404, "No HTTP resource was found that matches the request URI "
-                                    f"'{request.url}'.")
+            return odata_error(
+                404, f"No HTTP resource was found that matches the request URI '{request.url}'."
+            )
         set_name, key_text, count_only = m.group(1), m.group(2), m.group(3)
         cross = params.get("cross-company", "").lower() == "true"
         if key_text is None:
             if method == "GET":
-                return self.query(conn, base, set_name, params, cross, request,
-                                  count_only=bool(count_only))
+                return self.query(
+                    conn, base, set_name, params, cross, request, count_only=bool(count_only)
+                )
             if method == "POST" and not count_only:
                 return self.create(conn, base, set_name, body, request)
-            return odata_error(405, "The requested resource does not support http method "
-                                    f"'{method}'.")
+            return odata_error(
+                405, f"The requested resource does not support http method '{method}'."
+            )
         if count_only:
             raise ODataError(400, "$count is not supported on a single entity.")
         table = self._table(conn, set_name)
         key = self.parse_key(set_name, table.key, key_text)
         record = table.rows.get(key)
         # Without cross-company the session sees only its default company.
-        if record is not None and "dataAreaId" in table.key and not cross \
-                and str(record.get("dataAreaId", "")).lower() != self.default_company(conn):
+        if (
+            record is not None
+            and "dataAreaId" in table.key
+            and not cross
+            and str(record.get("dataAreaId", "")).lower() != self.default_company(conn)
+        ):
             record = None
         if record is None:
             return odata_error(404, f"Resource not found for the segment '{set_name}'.")
@@ -830,15 +996,20 @@ class Emulator(SystemEmulator):
                 if not missing:
                     break
             # Always-null fields: F&O names its date fields *Date / *DateTime.
-            types = {name: seen.get(name) or ("Edm.DateTimeOffset" if name.endswith(
-                ("Date", "DateTime")) else "Edm.String") for name in names}
+            types = {
+                name: seen.get(name)
+                or ("Edm.DateTimeOffset" if name.endswith(("Date", "DateTime")) else "Edm.String")
+                for name in names
+            }
             types["ModifiedDateTime"] = "Edm.DateTimeOffset"
             if rows:
                 with self._cache_lock:
                     self._schemas[id(table)] = (table, stamp, types)
         if self.faults.config.drift:
-            types = {**types, **{k: _edm_type(v) or "Edm.String"
-                                 for k, v in DRIFT.get(set_name, {}).items()}}
+            types = {
+                **types,
+                **{k: _edm_type(v) or "Edm.String" for k, v in DRIFT.get(set_name, {}).items()},
+            }
         return types
 
     def default_company(self, conn: Connection) -> str:
@@ -846,16 +1017,26 @@ class Emulator(SystemEmulator):
         return str(entities[0]).lower()
 
     def service_document(self, conn: Connection, base: str) -> Response:
-        return json_response({
-            "@odata.context": f"{base}/data/$metadata",
-            "value": [{"name": n, "kind": "EntitySet", "url": n} for n in self._set_names(conn)]})
+        return json_response(
+            {
+                "@odata.context": f"{base}/data/$metadata",
+                "value": [
+                    {"name": n, "kind": "EntitySet", "url": n} for n in self._set_names(conn)
+                ],
+            }
+        )
 
     def metadata(self, conn: Connection) -> Response:
-        edmx = ET.Element("edmx:Edmx", {"Version": "4.0",
-                                        "xmlns:edmx": "http://docs.oasis-open.org/odata/ns/edmx"})
+        edmx = ET.Element(
+            "edmx:Edmx",
+            {"Version": "4.0", "xmlns:edmx": "http://docs.oasis-open.org/odata/ns/edmx"},
+        )
         services = ET.SubElement(edmx, "edmx:DataServices")
-        schema = ET.SubElement(services, "Schema", {
-            "Namespace": NAMESPACE, "xmlns": "http://docs.oasis-open.org/odata/ns/edm"})
+        schema = ET.SubElement(
+            services,
+            "Schema",
+            {"Namespace": NAMESPACE, "xmlns": "http://docs.oasis-open.org/odata/ns/edm"},
+        )
         container = ET.Element("EntityContainer", {"Name": "Resources"})
         for set_name in self._set_names(conn):
             table = self._table(conn, set_name)
@@ -869,13 +1050,16 @@ class Emulator(SystemEmulator):
                 if name in table.key:
                     attrs["Nullable"] = "false"
                 ET.SubElement(entity, "Property", attrs)
-            ET.SubElement(container, "EntitySet", {
-                "Name": set_name, "EntityType": f"{NAMESPACE}.{type_name}"})
+            ET.SubElement(
+                container, "EntitySet", {"Name": set_name, "EntityType": f"{NAMESPACE}.{type_name}"}
+            )
         schema.append(container)
         xml = ET.tostring(edmx, encoding="unicode", xml_declaration=False)
-        return Response(content='<?xml version="1.0" encoding="utf-8"?>' + xml,
-                        media_type="application/xml",
-                        headers={"OData-Version": "4.0"})
+        return Response(
+            content='<?xml version="1.0" encoding="utf-8"?>' + xml,
+            media_type="application/xml",
+            headers={"OData-Version": "4.0"},
+        )
 
     # -- reads ------------------------------------------------------------------------------
     def etag(self, record: Record) -> str:
@@ -883,23 +1067,26 @@ class Emulator(SystemEmulator):
         digest = zlib.crc32(repr(sorted(record.items(), key=lambda kv: kv[0])).encode())
         return 'W/"' + base64.b64encode(f"'1,{5637144576 + digest}'".encode()).decode() + '"'
 
-    def shape(self, set_name: str, key: Key, record: Record,
-              select: list[str] | None) -> Record:
+    def shape(self, set_name: str, key: Key, record: Record, select: list[str] | None) -> Record:
         etag = self.etag(record)
         rendered = self.render(set_name, record, key)
         if select is not None:
             rendered = {k: rendered.get(k) for k in select}
         return {"@odata.etag": etag, **rendered}
 
-    def parse_select(self, text: str | None, types: dict[str, str],
-                     entity_type: str) -> list[str] | None:
+    def parse_select(
+        self, text: str | None, types: dict[str, str], entity_type: str
+    ) -> list[str] | None:
         if text is None or text.strip() in ("", "*"):
             return None
         names = [p.strip() for p in text.split(",") if p.strip()]
         for name in names:
             if name not in types:
-                raise ODataError(400, f"Could not find a property named '{name}' on type "
-                                      f"'{NAMESPACE}.{entity_type}'.")
+                raise ODataError(
+                    400,
+                    f"Could not find a property named '{name}' on type "
+                    f"'{NAMESPACE}.{entity_type}'.",
+                )
         return names
 
     @staticmethod
@@ -908,8 +1095,11 @@ class Emulator(SystemEmulator):
         if text is None:
             return None
         if not re.fullmatch(r"\d+", text.strip()):
-            raise ODataError(400, f"Invalid value '{text}' for {name} query option found. The "
-                                  f"{name} query option requires a non-negative integer value.")
+            raise ODataError(
+                400,
+                f"Invalid value '{text}' for {name} query option found. The "
+                f"{name} query option requires a non-negative integer value.",
+            )
         return int(text)
 
     def page_size(self, conn: Connection, request: Request) -> tuple[int, int | None]:
@@ -922,8 +1112,16 @@ class Emulator(SystemEmulator):
             return wanted, wanted
         return server, None
 
-    def query(self, conn: Connection, base: str, set_name: str, params: dict[str, str],
-              cross: bool, request: Request, count_only: bool = False) -> Response:
+    def query(
+        self,
+        conn: Connection,
+        base: str,
+        set_name: str,
+        params: dict[str, str],
+        cross: bool,
+        request: Request,
+        count_only: bool = False,
+    ) -> Response:
         table = self._table(conn, set_name)
         entity_type = self.entity_type(set_name)
         types = self.schema(set_name, table)
@@ -934,8 +1132,13 @@ class Emulator(SystemEmulator):
         if count_text not in ("true", "false"):
             raise ODataError(400, f"'{params['$count']}' is not a valid count option.")
         size, preferred = self.page_size(conn, request)
-        signature = (conn.name, set_name, cross, params.get("$filter", ""),
-                     params.get("$orderby", ""))
+        signature = (
+            conn.name,
+            set_name,
+            cross,
+            params.get("$filter", ""),
+            params.get("$orderby", ""),
+        )
         token = params.get("$skiptoken")
         snapshot, offset = self._resume(token, signature)
         if snapshot is None:
@@ -964,7 +1167,8 @@ class Emulator(SystemEmulator):
             kept = [(k, v) for k, v in request.query_params.multi_items() if k != "$skiptoken"]
             kept.append(("$skiptoken", token))
             body["@odata.nextLink"] = f"{base}/data/{set_name}?" + urlencode(
-                kept, quote_via=quote, safe="$'(),*:")
+                kept, quote_via=quote, safe="$'(),*:"
+            )
         headers = {"OData-Version": "4.0"}
         if preferred is not None:
             headers["Preference-Applied"] = f"odata.maxpagesize={preferred}"
@@ -998,8 +1202,15 @@ class Emulator(SystemEmulator):
             return None, offset
         return snapshot, offset
 
-    def matching_keys(self, conn: Connection, set_name: str, table: Table,
-                      types: dict[str, str], params: dict[str, str], cross: bool) -> list[Key]:
+    def matching_keys(
+        self,
+        conn: Connection,
+        set_name: str,
+        table: Table,
+        types: dict[str, str],
+        params: dict[str, str],
+        cross: bool,
+    ) -> list[Key]:
         entity_type = self.entity_type(set_name)
         extra = DRIFT.get(set_name, {}) if self.faults.config.drift else {}
         predicate: Predicate | None = None
@@ -1017,10 +1228,16 @@ class Emulator(SystemEmulator):
         if company is None and predicate is None:
             keys = list(rows)
         else:
-            keys = [k for k, r in rows.items()
-                    if (company is None or (v := r.get("dataAreaId")) == company
-                        or (isinstance(v, str) and v.lower() == company))
-                    and (predicate is None or predicate(r))]
+            keys = [
+                k
+                for k, r in rows.items()
+                if (
+                    company is None
+                    or (v := r.get("dataAreaId")) == company
+                    or (isinstance(v, str) and v.lower() == company)
+                )
+                and (predicate is None or predicate(r))
+            ]
         # Default order is insertion order, standing in for F&O's RecId order. $orderby runs
         # stable sorts from the last key to the first; nulls sort first ascending (SQL Server).
         for name, desc in reversed(order):
@@ -1028,28 +1245,37 @@ class Emulator(SystemEmulator):
             nulls = [k for k in keys if rows[k].get(name, d) is None]
             present = [k for k in keys if rows[k].get(name, d) is not None] if nulls else keys
             try:
-                present = sorted(present, key=lambda k, n=name, d=d: _plain(rows[k].get(n, d)),
-                                 reverse=desc)
+                present = sorted(
+                    present, key=lambda k, n=name, d=d: _plain(rows[k].get(n, d)), reverse=desc
+                )
             except TypeError:  # mixed types in one column
-                present = sorted(present, key=lambda k, n=name, d=d: _rank(rows[k].get(n, d)),
-                                 reverse=desc)
+                present = sorted(
+                    present, key=lambda k, n=name, d=d: _rank(rows[k].get(n, d)), reverse=desc
+                )
             keys = present + nulls if desc else nulls + present
         return keys
 
     @staticmethod
-    def parse_orderby(text: str | None, types: dict[str, str],
-                      entity_type: str) -> list[tuple[str, bool]]:
+    def parse_orderby(
+        text: str | None, types: dict[str, str], entity_type: str
+    ) -> list[tuple[str, bool]]:
         if not text or not text.strip():
             return []
         order = []
         for part in text.split(","):
             words = part.split()
-            if not words or len(words) > 2 or (len(words) == 2
-                                               and words[1].lower() not in ("asc", "desc")):
+            if (
+                not words
+                or len(words) > 2
+                or (len(words) == 2 and words[1].lower() not in ("asc", "desc"))
+            ):
                 raise ODataError(400, f"Syntax error at position 0 in '{text}'.")
             if words[0] not in types:
-                raise ODataError(400, f"Could not find a property named '{words[0]}' on type "
-                                      f"'{NAMESPACE}.{entity_type}'.")
+                raise ODataError(
+                    400,
+                    f"Could not find a property named '{words[0]}' on type "
+                    f"'{NAMESPACE}.{entity_type}'.",
+                )
             order.append((words[0], len(words) == 2 and words[1].lower() == "desc"))
         return order
 
@@ -1072,8 +1298,10 @@ class Emulator(SystemEmulator):
             i += 1
         parts.append(buf)
         mismatch = ODataError(
-            400, "The number of keys specified in the URI does not match number of key "
-                 f"properties for the resource '{NAMESPACE}.{self.entity_type(set_name)}'.")
+            400,
+            "The number of keys specified in the URI does not match number of key "
+            f"properties for the resource '{NAMESPACE}.{self.entity_type(set_name)}'.",
+        )
         values: dict[str, Any] = {}
         if len(parts) == 1 and "=" not in parts[0].split("'")[0] and len(key_fields) == 1:
             values[key_fields[0]] = self.key_literal(parts[0])
@@ -1108,13 +1336,27 @@ class Emulator(SystemEmulator):
             if isinstance(v, str) and not _DT_RE.match(v):
                 return "'" + v.replace("'", "''") + "'"
             return str(v)
+
         if len(key_fields) == 1:
             return f"({quote(lit(key[0]), safe=chr(39) + ':')})"
-        return "(" + ",".join(f"{f}={quote(lit(v), safe=chr(39) + ':')}"
-                              for f, v in zip(key_fields, key, strict=True)) + ")"
+        return (
+            "("
+            + ",".join(
+                f"{f}={quote(lit(v), safe=chr(39) + ':')}"
+                for f, v in zip(key_fields, key, strict=True)
+            )
+            + ")"
+        )
 
-    def single(self, conn: Connection, base: str, set_name: str, key: Key, record: Record,
-               params: dict[str, str]) -> Response:
+    def single(
+        self,
+        conn: Connection,
+        base: str,
+        set_name: str,
+        key: Key,
+        record: Record,
+        params: dict[str, str],
+    ) -> Response:
         table = self._table(conn, set_name)
         types = self.schema(set_name, table)
         select = self.parse_select(params.get("$select"), types, self.entity_type(set_name))
@@ -1122,17 +1364,23 @@ class Emulator(SystemEmulator):
         if select is not None:
             context += "(" + ",".join(select) + ")"
         entity = self.shape(set_name, key, record, select)
-        return json_response({"@odata.context": context + "/$entity", **entity}, 200,
-                             {"ETag": entity["@odata.etag"], "OData-Version": "4.0"})
+        return json_response(
+            {"@odata.context": context + "/$entity", **entity},
+            200,
+            {"ETag": entity["@odata.etag"], "OData-Version": "4.0"},
+        )
 
     # -- writes -----------------------------------------------------------------------------
     def _json_body(self, body: bytes) -> dict[str, Any]:
         try:
             data = json.loads(body or b"null")
         except ValueError as exc:
-            raise ODataError(400, "The request body is not valid JSON.",
-                             f"Invalid JSON: {exc}",
-                             "Microsoft.OData.ODataException") from exc
+            raise ODataError(
+                400,
+                "The request body is not valid JSON.",
+                f"Invalid JSON: {exc}",
+                "Microsoft.OData.ODataException",
+            ) from exc
         if not isinstance(data, dict):
             raise ODataError(400, "An entity was expected in the request body.")
         return {k: v for k, v in data.items() if not k.startswith("@odata.")}
@@ -1141,13 +1389,24 @@ class Emulator(SystemEmulator):
         for name in data:
             if name not in types:
                 raise ODataError(
-                    400, f"The property '{name}' does not exist on type "
-                         f"'{NAMESPACE}.{self.entity_type(set_name)}'. Make sure to only use "
-                         "property names that are defined by the type or mark the type as open "
-                         "type.")
+                    400,
+                    f"The property '{name}' does not exist on type "
+                    f"'{NAMESPACE}.{self.entity_type(set_name)}'. Make sure to only use "
+                    "property names that are defined by the type or mark the type as open "
+                    "type.",
+                )
 
-    def update(self, conn: Connection, base: str, set_name: str, table: Table, key: Key,
-               record: Record, body: bytes, request: Request) -> Response:
+    def update(
+        self,
+        conn: Connection,
+        base: str,
+        set_name: str,
+        table: Table,
+        key: Key,
+        record: Record,
+        body: bytes,
+        request: Request,
+    ) -> Response:
         data = self._json_body(body)
         types = self.schema(set_name, table)
         self._check_properties(set_name, types, data)
@@ -1158,18 +1417,22 @@ class Emulator(SystemEmulator):
             match = request.headers.get("if-match")
             if match and match.strip() != "*" and match.strip() != self.etag(current):
                 return odata_error(
-                    412, "The etag value in the request header does not match with the current "
-                         "etag value of the object.",
+                    412,
+                    "The etag value in the request header does not match with the current "
+                    "etag value of the object.",
                     type_="Microsoft.Dynamics.Platform.Integration.Services.OData."
-                          "AxODataConcurrencyException")
+                    "AxODataConcurrencyException",
+                )
             for k in table.key:
                 if k in data and _rank(data[k]) != _rank(current.get(k)):
                     raise ODataError(
-                        400, "An error has occurred.",
+                        400,
+                        "An error has occurred.",
                         f"Write failed for table row of type '{self.entity_type(set_name)}"
                         f"Entity'. Infolog: Error: The key field '{k}' cannot be changed.",
                         "Microsoft.Dynamics.Platform.Integration.Services.OData."
-                        "AxODataWriteException")
+                        "AxODataWriteException",
+                    )
             changes = {k: v for k, v in data.items() if k not in table.key}
             updated = {**current, **changes, "ModifiedDateTime": fmt_dt(self.store.now())}
             table.rows[key] = updated  # same dict slot: keeps the row's (RecId) position
@@ -1177,13 +1440,13 @@ class Emulator(SystemEmulator):
             etag = self.etag(updated)
             if "return=representation" in request.headers.get("prefer", ""):
                 entity = self.shape(set_name, key, updated, None)
-                payload = {"@odata.context": f"{base}/data/$metadata#{set_name}/$entity",
-                           **entity}
+                payload = {"@odata.context": f"{base}/data/$metadata#{set_name}/$entity", **entity}
                 return json_response(payload, 200, {"ETag": etag, "OData-Version": "4.0"})
         return Response(status_code=204, headers={"ETag": etag, "OData-Version": "4.0"})
 
-    def create(self, conn: Connection, base: str, set_name: str, body: bytes,
-               request: Request) -> Response:
+    def create(
+        self, conn: Connection, base: str, set_name: str, body: bytes, request: Request
+    ) -> Response:
         data = self._json_body(body)
         table = self._table(conn, set_name, create=True)
         if len(table):  # an empty set has no schema to check against yet
@@ -1191,39 +1454,61 @@ class Emulator(SystemEmulator):
         if "dataAreaId" in table.key:
             data["dataAreaId"] = str(data.get("dataAreaId") or self.default_company(conn)).lower()
         missing = [k for k in table.key if data.get(k) in (None, "")]
-        write_error = ("Microsoft.Dynamics.Platform.Integration.Services.OData."
-                       "AxODataWriteException")
+        write_error = "Microsoft.Dynamics.Platform.Integration.Services.OData.AxODataWriteException"
         entity_table = f"{self.entity_type(set_name)}Entity"
         if missing:
-            raise ODataError(400, "An error has occurred.",
-                             f"Write failed for table row of type '{entity_table}'. Infolog: "
-                             f"Error: Field '{missing[0]}' must be filled in.", write_error)
+            raise ODataError(
+                400,
+                "An error has occurred.",
+                f"Write failed for table row of type '{entity_table}'. Infolog: "
+                f"Error: Field '{missing[0]}' must be filled in.",
+                write_error,
+            )
         record = {**data, "ModifiedDateTime": fmt_dt(self.store.now())}
         key = table.key_of(record)
         with self.store.lock:
             if key in table.rows:
                 raise ODataError(
-                    400, "An error has occurred.",
+                    400,
+                    "An error has occurred.",
                     f"Write failed for table row of type '{entity_table}'. Infolog: Error: "
                     f"Cannot create a record in {self.entity_type(set_name)} "
                     f"({', '.join(str(v) for v in key)}). The record already exists.",
-                    write_error)
+                    write_error,
+                )
             table.upsert(record)
             self._version += 1
             entity = self.shape(set_name, key, record, None)
             payload = {"@odata.context": f"{base}/data/$metadata#{set_name}/$entity", **entity}
         location = f"{base}/data/{set_name}{self.key_predicate(table.key, key)}"
-        return json_response(payload, 201, {"Location": location, "OData-EntityId": location,
-                                            "ETag": entity["@odata.etag"],
-                                            "OData-Version": "4.0"})
+        return json_response(
+            payload,
+            201,
+            {
+                "Location": location,
+                "OData-EntityId": location,
+                "ETag": entity["@odata.etag"],
+                "OData-Version": "4.0",
+            },
+        )
 
-    def delete(self, conn: Connection, set_name: str, table: Table, key: Key, record: Record,
-               request: Request) -> Response:
+    def delete(
+        self,
+        conn: Connection,
+        set_name: str,
+        table: Table,
+        key: Key,
+        record: Record,
+        request: Request,
+    ) -> Response:
         with self.store.lock:
             match = request.headers.get("if-match")
             if match and match.strip() != "*" and match.strip() != self.etag(record):
-                return odata_error(412, "The etag value in the request header does not match "
-                                        "with the current etag value of the object.")
+                return odata_error(
+                    412,
+                    "The etag value in the request header does not match "
+                    "with the current etag value of the object.",
+                )
             table.delete(*key)
             self._version += 1
         return Response(status_code=204, headers={"OData-Version": "4.0"})

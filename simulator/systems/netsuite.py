@@ -52,80 +52,248 @@ BAD_QUERY = "Invalid search query. Detailed unprocessed description follows. "
 SCHEMA: dict[str, tuple[str, ...]] = {
     "subsidiary": ("id", "name", "country", "currency", "isinactive", "lastmodifieddate"),
     "currency": ("id", "symbol", "name", "isbasecurrency", "lastmodifieddate"),
-    "currencyrate": ("id", "basecurrency", "transactioncurrency", "exchangerate",
-                     "effectivedate", "lastmodifieddate"),
+    "currencyrate": (
+        "id",
+        "basecurrency",
+        "transactioncurrency",
+        "exchangerate",
+        "effectivedate",
+        "lastmodifieddate",
+    ),
     "department": ("id", "name", "subsidiary", "isinactive", "lastmodifieddate"),
-    "customer": ("id", "entityid", "companyname", "email", "phone", "url", "billcountry",
-                 "billcity", "subsidiary", "currency", "parent", "isperson", "isinactive",
-                 "terms", "custentity_tax_id", "custentity_conform_id",
-                 "custentity_crm_account_id", "datecreated", "lastmodifieddate"),
-    "job": ("id", "entityid", "companyname", "parent", "subsidiary", "currency", "department",
-            "entitystatus", "startdate", "projectedenddate", "enddate",
-            "custentity_billing_method", "custentity_psa_project_code", "isinactive",
-            "datecreated", "lastmodifieddate"),
+    "customer": (
+        "id",
+        "entityid",
+        "companyname",
+        "email",
+        "phone",
+        "url",
+        "billcountry",
+        "billcity",
+        "subsidiary",
+        "currency",
+        "parent",
+        "isperson",
+        "isinactive",
+        "terms",
+        "custentity_tax_id",
+        "custentity_conform_id",
+        "custentity_crm_account_id",
+        "datecreated",
+        "lastmodifieddate",
+    ),
+    "job": (
+        "id",
+        "entityid",
+        "companyname",
+        "parent",
+        "subsidiary",
+        "currency",
+        "department",
+        "entitystatus",
+        "startdate",
+        "projectedenddate",
+        "enddate",
+        "custentity_billing_method",
+        "custentity_psa_project_code",
+        "isinactive",
+        "datecreated",
+        "lastmodifieddate",
+    ),
     "jobstatus": ("id", "name"),
-    "employee": ("id", "entityid", "firstname", "lastname", "email", "subsidiary", "department",
-                 "title", "isinactive", "lastmodifieddate"),
-    "transaction": ("id", "tranid", "type", "entity", "trandate", "duedate", "currency",
-                    "exchangerate", "foreigntotal", "taxtotal", "foreignamountremaining",
-                    "status", "memo", "custbody_project", "custbody_disputed",
-                    "custbody_psa_invoice_id", "custbody_stripe_charge_id", "createddate",
-                    "lastmodifieddate"),
-    "transactionline": ("transaction", "id", "linesequencenumber", "mainline", "taxline",
-                        "item", "memo", "quantity", "rate", "foreignamount", "entity",
-                        "subsidiary", "department", "linelastmodifieddate"),
-    "previoustransactionlink": ("previousdoc", "nextdoc", "linktype", "foreignamount",
-                                "lastmodifieddate"),
-    "timebill": ("id", "employee", "customer", "item", "hours", "trandate", "isbillable", "rate",
-                 "posted", "memo", "custcol_psa_time_entry_id", "subsidiary", "datecreated",
-                 "lastmodifieddate"),
+    "employee": (
+        "id",
+        "entityid",
+        "firstname",
+        "lastname",
+        "email",
+        "subsidiary",
+        "department",
+        "title",
+        "isinactive",
+        "lastmodifieddate",
+    ),
+    "transaction": (
+        "id",
+        "tranid",
+        "type",
+        "entity",
+        "trandate",
+        "duedate",
+        "currency",
+        "exchangerate",
+        "foreigntotal",
+        "taxtotal",
+        "foreignamountremaining",
+        "status",
+        "memo",
+        "custbody_project",
+        "custbody_disputed",
+        "custbody_psa_invoice_id",
+        "custbody_stripe_charge_id",
+        "createddate",
+        "lastmodifieddate",
+    ),
+    "transactionline": (
+        "transaction",
+        "id",
+        "linesequencenumber",
+        "mainline",
+        "taxline",
+        "item",
+        "memo",
+        "quantity",
+        "rate",
+        "foreignamount",
+        "entity",
+        "subsidiary",
+        "department",
+        "linelastmodifieddate",
+    ),
+    "previoustransactionlink": (
+        "previousdoc",
+        "nextdoc",
+        "linktype",
+        "foreignamount",
+        "lastmodifieddate",
+    ),
+    "timebill": (
+        "id",
+        "employee",
+        "customer",
+        "item",
+        "hours",
+        "trandate",
+        "isbillable",
+        "rate",
+        "posted",
+        "memo",
+        "custcol_psa_time_entry_id",
+        "subsidiary",
+        "datecreated",
+        "lastmodifieddate",
+    ),
     "deletedrecord": ("recordtype", "recordid", "deleteddate"),
 }
-DATETIME_COLS = {"lastmodifieddate", "datecreated", "createddate", "linelastmodifieddate",
-                 "deleteddate"}
+DATETIME_COLS = {
+    "lastmodifieddate",
+    "datecreated",
+    "createddate",
+    "linelastmodifieddate",
+    "deleteddate",
+}
 DATE_COLS = {"trandate", "duedate", "startdate", "projectedenddate", "enddate", "effectivedate"}
-NUM_COLS = {"id", "subsidiary", "currency", "basecurrency", "transactioncurrency", "exchangerate",
-            "parent", "department", "entitystatus", "entity", "foreigntotal", "taxtotal",
-            "foreignamountremaining", "custbody_project", "transaction", "linesequencenumber",
-            "quantity", "rate", "foreignamount", "previousdoc", "nextdoc", "employee",
-            "customer", "hours", "recordid"}
+NUM_COLS = {
+    "id",
+    "subsidiary",
+    "currency",
+    "basecurrency",
+    "transactioncurrency",
+    "exchangerate",
+    "parent",
+    "department",
+    "entitystatus",
+    "entity",
+    "foreigntotal",
+    "taxtotal",
+    "foreignamountremaining",
+    "custbody_project",
+    "transaction",
+    "linesequencenumber",
+    "quantity",
+    "rate",
+    "foreignamount",
+    "previousdoc",
+    "nextdoc",
+    "employee",
+    "customer",
+    "hours",
+    "recordid",
+}
 # reference columns -> the table they point at ((table, column) overrides the column default)
 REFS: dict[Any, str] = {
-    "subsidiary": "subsidiary", "currency": "currency", "basecurrency": "currency",
-    "transactioncurrency": "currency", "department": "department", "entitystatus": "jobstatus",
-    "parent": "customer", "entity": "customer", "employee": "employee",
-    "custbody_project": "job", "transaction": "transaction", "previousdoc": "transaction",
-    "nextdoc": "transaction", ("timebill", "customer"): "job",
+    "subsidiary": "subsidiary",
+    "currency": "currency",
+    "basecurrency": "currency",
+    "transactioncurrency": "currency",
+    "department": "department",
+    "entitystatus": "jobstatus",
+    "parent": "customer",
+    "entity": "customer",
+    "employee": "employee",
+    "custbody_project": "job",
+    "transaction": "transaction",
+    "previousdoc": "transaction",
+    "nextdoc": "transaction",
+    ("timebill", "customer"): "job",
 }
 TYPE_NAMES = {"CustInvc": "Invoice", "CustCred": "Credit Memo", "CustPymt": "Payment"}
-STATUS_NAMES = {("CustInvc", "A"): "Open", ("CustInvc", "B"): "Paid In Full",
-                ("CustCred", "A"): "Open", ("CustCred", "B"): "Fully Applied",
-                ("CustPymt", "B"): "Deposited"}
+STATUS_NAMES = {
+    ("CustInvc", "A"): "Open",
+    ("CustInvc", "B"): "Paid In Full",
+    ("CustCred", "A"): "Open",
+    ("CustCred", "B"): "Fully Applied",
+    ("CustPymt", "B"): "Deposited",
+}
 
 # -- Record API: record type -> (table, transaction type), and column -> camelCase field ------
 RECORD_TYPES: dict[str, tuple[str, str | None]] = {
-    "customer": ("customer", None), "job": ("job", None), "employee": ("employee", None),
-    "invoice": ("transaction", "CustInvc"), "creditmemo": ("transaction", "CustCred"),
-    "customerpayment": ("transaction", "CustPymt"), "timebill": ("timebill", None),
-    "subsidiary": ("subsidiary", None), "currency": ("currency", None),
+    "customer": ("customer", None),
+    "job": ("job", None),
+    "employee": ("employee", None),
+    "invoice": ("transaction", "CustInvc"),
+    "creditmemo": ("transaction", "CustCred"),
+    "customerpayment": ("transaction", "CustPymt"),
+    "timebill": ("timebill", None),
+    "subsidiary": ("subsidiary", None),
+    "currency": ("currency", None),
     "department": ("department", None),
 }
-TABLE_RECORD_TYPE = {"customer": "customer", "job": "job", "employee": "employee",
-                     "transaction": "invoice", "timebill": "timeBill",
-                     "subsidiary": "subsidiary", "currency": "currency",
-                     "department": "department", "jobstatus": "jobStatus"}
-CAMEL: dict[str, str] = {
-    "entityid": "entityId", "companyname": "companyName", "isperson": "isPerson",
-    "isinactive": "isInactive", "datecreated": "dateCreated", "createddate": "createdDate",
-    "lastmodifieddate": "lastModifiedDate", "entitystatus": "entityStatus",
-    "startdate": "startDate", "projectedenddate": "projectedEndDate", "enddate": "endDate",
-    "firstname": "firstName", "lastname": "lastName", "tranid": "tranId", "trandate": "tranDate",
-    "duedate": "dueDate", "exchangerate": "exchangeRate", "foreigntotal": "total",
-    "taxtotal": "taxTotal", "foreignamountremaining": "amountRemaining",
-    "isbillable": "isBillable", "isbasecurrency": "isBaseCurrency",
+TABLE_RECORD_TYPE = {
+    "customer": "customer",
+    "job": "job",
+    "employee": "employee",
+    "transaction": "invoice",
+    "timebill": "timeBill",
+    "subsidiary": "subsidiary",
+    "currency": "currency",
+    "department": "department",
+    "jobstatus": "jobStatus",
 }
-BOOL_COLS = {"isinactive", "isperson", "isbillable", "posted", "isbasecurrency", "mainline",
-             "taxline", "custbody_disputed"}
+CAMEL: dict[str, str] = {
+    "entityid": "entityId",
+    "companyname": "companyName",
+    "isperson": "isPerson",
+    "isinactive": "isInactive",
+    "datecreated": "dateCreated",
+    "createddate": "createdDate",
+    "lastmodifieddate": "lastModifiedDate",
+    "entitystatus": "entityStatus",
+    "startdate": "startDate",
+    "projectedenddate": "projectedEndDate",
+    "enddate": "endDate",
+    "firstname": "firstName",
+    "lastname": "lastName",
+    "tranid": "tranId",
+    "trandate": "tranDate",
+    "duedate": "dueDate",
+    "exchangerate": "exchangeRate",
+    "foreigntotal": "total",
+    "taxtotal": "taxTotal",
+    "foreignamountremaining": "amountRemaining",
+    "isbillable": "isBillable",
+    "isbasecurrency": "isBaseCurrency",
+}
+BOOL_COLS = {
+    "isinactive",
+    "isperson",
+    "isbillable",
+    "posted",
+    "isbasecurrency",
+    "mainline",
+    "taxline",
+    "custbody_disputed",
+}
 READ_ONLY = {"id", "datecreated", "createddate", "lastmodifieddate", "type"}
 _EMPTY: Record = {}
 
@@ -134,8 +302,10 @@ def _fmt_datetime(value: datetime) -> str:
     """NetSuite's default account format: ``5/20/2026 8:49:32 PM``."""
     hour = value.hour % 12 or 12
     ampm = "AM" if value.hour < 12 else "PM"
-    return (f"{value.month}/{value.day}/{value.year} {hour}:{value.minute:02d}:"
-            f"{value.second:02d} {ampm}")
+    return (
+        f"{value.month}/{value.day}/{value.year} {hour}:{value.minute:02d}:"
+        f"{value.second:02d} {ampm}"
+    )
 
 
 def _parse_ns(value: str) -> int | None:
@@ -193,13 +363,18 @@ def _column_kind(name: str) -> str:
 
 def problem(status: int, code: str, detail: str, **extra: str) -> Response:
     """NetSuite's RFC 7807-like error body."""
-    types = {400: (RFC_400, "Bad Request"), 401: (RFC_401, "Unauthorized"),
-             404: (RFC_404, "Not Found"), 429: (RFC_429, "Too Many Requests"),
-             500: (RFC_500, "Internal Server Error")}
+    types = {
+        400: (RFC_400, "Bad Request"),
+        401: (RFC_401, "Unauthorized"),
+        404: (RFC_404, "Not Found"),
+        429: (RFC_429, "Too Many Requests"),
+        500: (RFC_500, "Internal Server Error"),
+    }
     rtype, title = types[status]
     error = {"detail": detail, "o:errorCode": code, **extra}
-    return json_response({"type": rtype, "title": title, "status": status,
-                          "o:errorDetails": [error]}, status)
+    return json_response(
+        {"type": rtype, "title": title, "status": status, "o:errorDetails": [error]}, status
+    )
 
 
 class QueryError(Exception):
@@ -233,11 +408,21 @@ class Plan:
         if len(statements) != 1 or not isinstance(statements[0], exp.Select):
             raise QueryError("Invalid or unsupported search.")
         select: exp.Select = statements[0]
-        for unsupported in ("group", "having", "distinct", "limit", "offset", "fetch", "with",
-                            "with_"):
+        for unsupported in (
+            "group",
+            "having",
+            "distinct",
+            "limit",
+            "offset",
+            "fetch",
+            "with",
+            "with_",
+        ):
             if select.args.get(unsupported):
-                raise QueryError(f"Invalid or unsupported search: {unsupported.upper()} "
-                                 "is not supported by this emulator.")
+                raise QueryError(
+                    f"Invalid or unsupported search: {unsupported.upper()} "
+                    "is not supported by this emulator."
+                )
         source = select.args.get("from_") or select.args.get("from")
         if source is None or not isinstance(source.this, exp.Table):
             raise QueryError("Invalid or unsupported search.")
@@ -249,7 +434,9 @@ class Plan:
                 raise QueryError("Invalid or unsupported search: only JOIN ... ON is supported.")
             side = (join.args.get("side") or "").upper()
             if side not in ("", "LEFT") or (join.args.get("kind") or "INNER").upper() not in (
-                    "INNER", "OUTER"):
+                "INNER",
+                "OUTER",
+            ):
                 raise QueryError("Invalid or unsupported search: only INNER and LEFT joins.")
             self.slots.append(self._table(join.this))
             self.joins.append((side == "LEFT", join.args["on"]))
@@ -259,8 +446,9 @@ class Plan:
         self.select: list[tuple[str | None, exp.Expression]] = []  # (name, expr); name None = *
         unnamed = 0
         for item in select.expressions:
-            if isinstance(item, exp.Star) or (isinstance(item, exp.Column)
-                                              and isinstance(item.this, exp.Star)):
+            if isinstance(item, exp.Star) or (
+                isinstance(item, exp.Column) and isinstance(item.this, exp.Star)
+            ):
                 self.select.append((None, item))
                 continue
             if isinstance(item, exp.Alias):
@@ -273,10 +461,13 @@ class Plan:
             self.aliases[name] = expr
             self.select.append((name, expr))
         self.aggregate = any(isinstance(e, exp.AggFunc) for _, e in self.select)
-        if self.aggregate and any(n is None or not isinstance(e, exp.AggFunc)
-                                  for n, e in self.select):
-            raise QueryError("Invalid or unsupported search: mix of aggregates and columns "
-                             "needs GROUP BY, which is not supported.")
+        if self.aggregate and any(
+            n is None or not isinstance(e, exp.AggFunc) for n, e in self.select
+        ):
+            raise QueryError(
+                "Invalid or unsupported search: mix of aggregates and columns "
+                "needs GROUP BY, which is not supported."
+            )
         where = select.args.get("where")
         self.rownum: int | None = None
         condition = self._take_rownum(where.this) if where is not None else None
@@ -284,25 +475,32 @@ class Plan:
         self.join_fns = [self._compile_join(i, on) for i, (_, on) in enumerate(self.joins, 1)]
         self.order: list[tuple[Fn, bool, bool]] = []
         order = select.args.get("order")
-        for ordered in (order.expressions if order else []):
+        for ordered in order.expressions if order else []:
             desc = bool(ordered.args.get("desc"))
             nulls_first = ordered.args.get("nulls_first")
             nulls_first = desc if nulls_first is None else bool(nulls_first)
             self.order.append((self._order_key(ordered.this), desc, nulls_first))
-        self.projection = [] if self.aggregate else [
-            (n, self.display(e)) for n, e in self.select if n is not None]
+        self.projection = (
+            []
+            if self.aggregate
+            else [(n, self.display(e)) for n, e in self.select if n is not None]
+        )
         self.select_all = [i for i, (n, e) in enumerate(self.select) if n is None]
-        self.aggregates = ([(n, self._aggregate(e)) for n, e in self.select]
-                           if self.aggregate else [])
+        self.aggregates = (
+            [(n, self._aggregate(e)) for n, e in self.select] if self.aggregate else []
+        )
 
     def _take_rownum(self, condition: exp.Expression) -> exp.Expression | None:
         """``ROWNUM <= n`` (a top-level AND term) caps the rows before ORDER BY, as in Oracle."""
         terms = list(condition.flatten()) if isinstance(condition, exp.And) else [condition]
         kept = []
         for term in terms:
-            if isinstance(term, exp.LTE | exp.LT) and isinstance(term.this, exp.Column) \
-                    and term.this.name.lower() == "rownum" \
-                    and isinstance(term.expression, exp.Literal):
+            if (
+                isinstance(term, exp.LTE | exp.LT)
+                and isinstance(term.this, exp.Column)
+                and term.this.name.lower() == "rownum"
+                and isinstance(term.expression, exp.Literal)
+            ):
                 cap = int(float(term.expression.this)) - (1 if isinstance(term, exp.LT) else 0)
                 self.rownum = max(0, cap if self.rownum is None else min(cap, self.rownum))
             else:
@@ -332,8 +530,10 @@ class Plan:
         owner = self.slots[0][1]
         if qualifier:
             owner = next((t for a, t in self.slots if a == qualifier), qualifier)
-        raise QueryError(f"Search error occurred: Field '{name}' for record '{owner}' was "
-                         "not found. Reason: NOT_EXPOSED - Not available for channel SEARCH")
+        raise QueryError(
+            f"Search error occurred: Field '{name}' for record '{owner}' was "
+            "not found. Reason: NOT_EXPOSED - Not available for channel SEARCH"
+        )
 
     def _raw(self, slot: int, name: str) -> Fn:
         if self.single:  # one table: rows are the records themselves (no per-row tuples)
@@ -346,15 +546,15 @@ class Plan:
     def compile(self, node: exp.Expression) -> _Compiled:
         if isinstance(node, exp.Paren):
             return self.compile(node.this)
-        if node.args.get("negate") and isinstance(node, exp.Like | exp.ILike | exp.In
-                                                  | exp.Between | exp.Is):
+        if node.args.get("negate") and isinstance(
+            node, exp.Like | exp.ILike | exp.In | exp.Between | exp.Is
+        ):
             plain = node.copy()
             plain.set("negate", None)  # sqlglot marks "x NOT LIKE y" this way
             return self.compile(exp.Not(this=plain))
         if isinstance(node, exp.Column):
             alias = self.aliases.get(node.name.lower())
-            if alias is not None and alias is not node and not node.table \
-                    and not self._has(node):
+            if alias is not None and alias is not node and not node.table and not self._has(node):
                 return self.compile(self.aliases[node.name.lower()])
             slot, name = self._resolve(node)
             raw = self._raw(slot, name)
@@ -366,10 +566,12 @@ class Plan:
             if kind == "date":
                 memo = self.engine.memo
                 if self.single:
-                    return _Compiled(lambda r: None if (v := r.get(name)) is None else memo[v],
-                                     kind, column=name)
-                return _Compiled(lambda r: None if (v := raw(r)) is None else memo[v], kind,
-                                 column=name)
+                    return _Compiled(
+                        lambda r: None if (v := r.get(name)) is None else memo[v], kind, column=name
+                    )
+                return _Compiled(
+                    lambda r: None if (v := raw(r)) is None else memo[v], kind, column=name
+                )
             return _Compiled(raw, kind, column=name)
         if isinstance(node, exp.Literal):
             value: Any = node.this if node.is_string else float(node.this)
@@ -388,8 +590,9 @@ class Plan:
             try:
                 key = _key_of_dt(datetime.strptime(text.this, fmt.this.replace('"', "")))
             except ValueError as exc:
-                raise QueryError(f"Search error occurred: invalid date {text.this!r} for "
-                                 "format.") from exc
+                raise QueryError(
+                    f"Search error occurred: invalid date {text.this!r} for format."
+                ) from exc
             return _Compiled(lambda r: key, "date", key)
         if isinstance(node, exp.And | exp.Or):
             a, b = self.compile(node.this).fn, self.compile(node.expression).fn
@@ -421,13 +624,20 @@ class Plan:
         if isinstance(node, exp.Upper | exp.Lower):
             inner_fn = self.compile(node.this).fn
             up = isinstance(node, exp.Upper)
-            return _Compiled(lambda r: None if (v := inner_fn(r)) is None
-                             else (str(v).upper() if up else str(v).lower()), "text")
+            return _Compiled(
+                lambda r: (
+                    None
+                    if (v := inner_fn(r)) is None
+                    else (str(v).upper() if up else str(v).lower())
+                ),
+                "text",
+            )
         if isinstance(node, exp.Coalesce):
             parts = [self.compile(node.this), *(self.compile(e) for e in node.expressions)]
             fns = [p.fn for p in parts]
-            return _Compiled(lambda r: next((v for f in fns if (v := f(r)) is not None), None),
-                             parts[0].kind)
+            return _Compiled(
+                lambda r: next((v for f in fns if (v := f(r)) is not None), None), parts[0].kind
+            )
         if isinstance(node, exp.ToChar | exp.Dot):
             display = self.display(node)
             return _Compiled(lambda r: display(r), "text")
@@ -458,6 +668,7 @@ class Plan:
                     except ValueError:
                         return None
                 return key
+
         if side.const is not _NOCONST:
             value = convert(side.const) if side.const is not None else None
             if side.const is not None and value is None:
@@ -478,14 +689,27 @@ class Plan:
     def _compare(self, node: exp.Expression) -> _Compiled:
         a, b = self._pair(node.this, node.expression)
         fa, fb = a.fn, b.fn
-        op = {exp.EQ: "__eq__", exp.NEQ: "__ne__", exp.LT: "__lt__", exp.LTE: "__le__",
-              exp.GT: "__gt__", exp.GTE: "__ge__"}[type(node)]
+        op = {
+            exp.EQ: "__eq__",
+            exp.NEQ: "__ne__",
+            exp.LT: "__lt__",
+            exp.LTE: "__le__",
+            exp.GT: "__gt__",
+            exp.GTE: "__ge__",
+        }[type(node)]
         if b.const is not _NOCONST:  # the common case: column OP literal
             const = b.const
             if const is None:
                 return _Compiled(lambda r: None, "bool")
-            bound = getattr(const, {"__lt__": "__gt__", "__gt__": "__lt__", "__le__": "__ge__",
-                                    "__ge__": "__le__"}.get(op, op))
+            bound = getattr(
+                const,
+                {
+                    "__lt__": "__gt__",
+                    "__gt__": "__lt__",
+                    "__le__": "__ge__",
+                    "__ge__": "__le__",
+                }.get(op, op),
+            )
 
             def cmp_const(r: tuple[Record | None, ...]) -> bool | None:
                 v = fa(r)
@@ -493,6 +717,7 @@ class Plan:
                     return None
                 result = bound(v)
                 return None if result is NotImplemented else result
+
             return _Compiled(cmp_const, "bool")
 
         def cmp(r: tuple[Record | None, ...]) -> bool | None:
@@ -500,19 +725,23 @@ class Plan:
             if x is None or y is None:
                 return None
             return getattr(x, op)(y)
+
         return _Compiled(cmp, "bool")
 
     def _in(self, node: exp.In) -> _Compiled:
         left = self.compile(node.this)
         if node.args.get("query") or not node.expressions:
             raise QueryError("Invalid or unsupported search: IN needs a list of values.")
-        values = [self._coerce(self.compile(e), left.kind) if left.kind != "text"
-                  else self.compile(e) for e in node.expressions]
+        values = [
+            self._coerce(self.compile(e), left.kind) if left.kind != "text" else self.compile(e)
+            for e in node.expressions
+        ]
         if any(v.const is _NOCONST for v in values):
             raise QueryError("Invalid or unsupported search: IN takes literals only.")
         if left.kind == "text":
-            consts = {str(_num_str(v.const)) if isinstance(v.const, float) else v.const
-                      for v in values}
+            consts = {
+                str(_num_str(v.const)) if isinstance(v.const, float) else v.const for v in values
+            }
         else:
             consts = {v.const for v in values}
         fa = left.fn
@@ -522,35 +751,43 @@ class Plan:
         pattern = node.expression
         if not isinstance(pattern, exp.Literal) or not pattern.is_string:
             raise QueryError("Invalid or unsupported search: LIKE takes a string literal.")
-        regex = re.compile("".join(".*" if c == "%" else "." if c == "_" else re.escape(c)
-                                   for c in pattern.this) + r"\Z",
-                           re.DOTALL | (re.IGNORECASE if isinstance(node, exp.ILike) else 0))
+        regex = re.compile(
+            "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern.this)
+            + r"\Z",
+            re.DOTALL | (re.IGNORECASE if isinstance(node, exp.ILike) else 0),
+        )
         fa = self.compile(node.this).fn
-        return _Compiled(lambda r: None if (v := fa(r)) is None
-                         else regex.match(v if isinstance(v, str) else _num_str(v)) is not None,
-                         "bool")
+        return _Compiled(
+            lambda r: (
+                None
+                if (v := fa(r)) is None
+                else regex.match(v if isinstance(v, str) else _num_str(v)) is not None
+            ),
+            "bool",
+        )
 
     def _compile_join(self, slot: int, on: exp.Expression) -> tuple[Fn, Fn, Fn | None]:
         """Hash join on the first equality between the new table and the ones before it; any
         further ON conditions are checked per pair."""
         conds = list(on.flatten()) if isinstance(on, exp.And) else [on]
         for i, cond in enumerate(conds):
-            if isinstance(cond, exp.EQ) and all(isinstance(s, exp.Column)
-                                                for s in (cond.this, cond.expression)):
+            if isinstance(cond, exp.EQ) and all(
+                isinstance(s, exp.Column) for s in (cond.this, cond.expression)
+            ):
                 sa, _ = self._resolve(cond.this)
                 sb, _ = self._resolve(cond.expression)
                 if slot in (sa, sb) and max(sa, sb) == slot and sa != sb:
-                    inner, outer = ((cond.this, cond.expression) if sa == slot
-                                    else (cond.expression, cond.this))
-                    rest = conds[:i] + conds[i + 1:]
+                    inner, outer = (
+                        (cond.this, cond.expression) if sa == slot else (cond.expression, cond.this)
+                    )
+                    rest = conds[:i] + conds[i + 1 :]
                     extra = None
                     if rest:
                         combined = rest[0]
                         for more in rest[1:]:
                             combined = exp.And(this=combined, expression=more)
                         extra = self.compile(combined).fn
-                    return self._raw(*self._resolve(inner)), self._raw(
-                        *self._resolve(outer)), extra
+                    return self._raw(*self._resolve(inner)), self._raw(*self._resolve(outer)), extra
         raise QueryError("Invalid or unsupported search: JOIN ... ON needs a.col = b.col.")
 
     def _order_key(self, node: exp.Expression) -> Fn:
@@ -562,8 +799,12 @@ class Plan:
                     named.append(expr)
                     continue
                 qualifier = expr.table.lower() if isinstance(expr, exp.Column) else ""
-                named += [exp.column(c, table=alias) for alias, table in self.slots
-                          if not qualifier or qualifier == alias for c in SCHEMA[table]]
+                named += [
+                    exp.column(c, table=alias)
+                    for alias, table in self.slots
+                    if not qualifier or qualifier == alias
+                    for c in SCHEMA[table]
+                ]
             if not 1 <= position <= len(named):
                 raise QueryError("Invalid or unsupported search: ORDER BY position.")
             node = named[position - 1]
@@ -593,11 +834,15 @@ class Plan:
                 if key is None:
                     return raw_fn(r)  # not a date (e.g. malformed data): pass it through
                 return _dt_of_key(key).strftime(pyfmt)
+
             return to_char
-        if isinstance(node, exp.Dot) and isinstance(node.this, exp.Identifier) \
-                and node.this.name.upper() == "BUILTIN" \
-                and isinstance(node.expression, exp.Anonymous) \
-                and node.expression.name.upper() == "DF":
+        if (
+            isinstance(node, exp.Dot)
+            and isinstance(node.this, exp.Identifier)
+            and node.this.name.upper() == "BUILTIN"
+            and isinstance(node.expression, exp.Anonymous)
+            and node.expression.name.upper() == "DF"
+        ):
             args = node.expression.expressions
             if len(args) != 1 or not isinstance(args[0], exp.Column):
                 raise QueryError("Invalid or unsupported search: BUILTIN.DF takes a column.")
@@ -636,9 +881,13 @@ class Plan:
             pick = max if isinstance(node, exp.Max) else min
 
             def extreme(rows: list[tuple[Any, ...]]) -> Any:
-                best = pick(((v, i) for i, r in enumerate(rows) if (v := fn(r)) is not None),
-                            default=None, key=lambda x: x[0])
+                best = pick(
+                    ((v, i) for i, r in enumerate(rows) if (v := fn(r)) is not None),
+                    default=None,
+                    key=lambda x: x[0],
+                )
                 return None if best is None else raw(rows[best[1]])
+
             return extreme
         raise QueryError(f"Invalid or unsupported search: {node.sql('oracle')[:80]}")
 
@@ -704,7 +953,8 @@ class SuiteQL:
         if not plan.single:
             rows = ((r,) for r in base)
         for slot, ((left, _), (inner, outer, extra), records) in enumerate(
-                zip(plan.joins, plan.join_fns, others, strict=True), 1):
+            zip(plan.joins, plan.join_fns, others, strict=True), 1
+        ):
             index: dict[Any, list[Record]] = {}
             probe_shape: tuple[Record | None, ...] = (None,) * slot
             for rec in records:
@@ -719,10 +969,12 @@ class SuiteQL:
         for key_fn, desc, nulls_first in reversed(plan.order):
             flag_null = nulls_first == desc  # the null flag that sorts nulls as asked
 
-            def sort_key(r: tuple[Record | None, ...], f: Fn = key_fn,
-                         fl: bool = flag_null) -> tuple[bool, Any]:
+            def sort_key(
+                r: tuple[Record | None, ...], f: Fn = key_fn, fl: bool = flag_null
+            ) -> tuple[bool, Any]:
                 v = f(r)
                 return ((v is None) == fl, v if v is not None else 0)
+
             result.sort(key=sort_key, reverse=desc)
         return result
 
@@ -730,8 +982,13 @@ class SuiteQL:
         return self.conn.tables.get(name) or Table(name=name, key=("id",))
 
 
-def _join(rows: Iterable[tuple[Record | None, ...]], index: dict[Any, list[Record]], outer: Fn,
-          extra: Fn | None, left: bool) -> Iterable[tuple[Record | None, ...]]:
+def _join(
+    rows: Iterable[tuple[Record | None, ...]],
+    index: dict[Any, list[Record]],
+    outer: Fn,
+    extra: Fn | None,
+    left: bool,
+) -> Iterable[tuple[Record | None, ...]]:
     for row in rows:
         matched = False
         for rec in index.get(outer(row), ()):
@@ -809,26 +1066,37 @@ class Emulator(SystemEmulator):
 
     # -- hooks -------------------------------------------------------------------------------
     def rate_limited(self) -> Response:
-        return problem(429, "CONCURRENCY_LIMIT_EXCEEDED",
-                       "Concurrent request limit exceeded. Request blocked.")
+        return problem(
+            429, "CONCURRENCY_LIMIT_EXCEEDED", "Concurrent request limit exceeded. Request blocked."
+        )
 
     def server_error(self) -> Response:
-        return problem(500, "UNEXPECTED_ERROR",
-                       "An unexpected error occurred. Error ID: "
-                       f"{self.faults.seed:x}{len(self.faults.injected):06x}")
+        return problem(
+            500,
+            "UNEXPECTED_ERROR",
+            "An unexpected error occurred. Error ID: "
+            f"{self.faults.seed:x}{len(self.faults.injected):06x}",
+        )
 
     def unauthorized(self) -> Response:
-        return problem(401, "INVALID_LOGIN",
-                       "Invalid login attempt. For more details, see the Login Audit Trail in "
-                       "the NetSuite UI at Setup > Users/Roles > User Management > View Login "
-                       "Audit Trail.")
+        return problem(
+            401,
+            "INVALID_LOGIN",
+            "Invalid login attempt. For more details, see the Login Audit Trail in "
+            "the NetSuite UI at Setup > Users/Roles > User Management > View Login "
+            "Audit Trail.",
+        )
 
     def malform(self, obj: str, record: Record) -> Record:
-        breaks = {"transaction": ("foreigntotal", "1,234.5O"), "timebill": ("hours", "seven"),
-                  "customer": ("datecreated", "31/31/2026"), "job": ("startdate", "2026-13-45"),
-                  "employee": ("email", "first.last(at)example"),
-                  "transactionline": ("foreignamount", "1,234.5O"),
-                  "currencyrate": ("exchangerate", "N/A")}
+        breaks = {
+            "transaction": ("foreigntotal", "1,234.5O"),
+            "timebill": ("hours", "seven"),
+            "customer": ("datecreated", "31/31/2026"),
+            "job": ("startdate", "2026-13-45"),
+            "employee": ("email", "first.last(at)example"),
+            "transactionline": ("foreignamount", "1,234.5O"),
+            "currencyrate": ("exchangerate", "N/A"),
+        }
         if obj in breaks:
             column, value = breaks[obj]
             record[column] = value
@@ -842,10 +1110,14 @@ class Emulator(SystemEmulator):
     def connection_info(self, conn: Connection) -> dict[str, Any]:
         s = conn.settings
         base = f"{self.ctx.base_url}/{s.get('account_id')}"
-        return {"base_url": base, "account_id": s.get("account_id"),
-                "client_id": s.get("client_id"), "certificate_id": s.get("certificate_id"),
-                "token_url": base + TOKEN_PATH,
-                "private_key_path": str(KEY_DIR / "netsuite_m2m_test_key.pem")}
+        return {
+            "base_url": base,
+            "account_id": s.get("account_id"),
+            "client_id": s.get("client_id"),
+            "certificate_id": s.get("certificate_id"),
+            "token_url": base + TOKEN_PATH,
+            "private_key_path": str(KEY_DIR / "netsuite_m2m_test_key.pem"),
+        }
 
     def invalidate(self) -> None:
         """Drop cached query results; call after editing stored rows in place."""
@@ -874,8 +1146,7 @@ class Emulator(SystemEmulator):
         sizes = tuple(len(conn.tables[t]) if t in conn.tables else -1 for _, t in plan.slots)
         return (self._version, sizes, self.store.manifest.get("clock"))
 
-    def _gate(self, request: Request, account_id: str) -> tuple[Connection | None,
-                                                                 Response | None]:
+    def _gate(self, request: Request, account_id: str) -> tuple[Connection | None, Response | None]:
         conn = self.account(account_id)
         if conn is None:
             return None, problem(404, "INVALID_URL", f"Account {account_id} does not exist.")
@@ -894,8 +1165,7 @@ class Emulator(SystemEmulator):
             links.append(("next", offset + limit))
         links += [("last", last), ("self", offset)]
         sep = "&" if "?" in url else "?"
-        return [{"rel": rel, "href": f"{url}{sep}limit={limit}&offset={off}"}
-                for rel, off in links]
+        return [{"rel": rel, "href": f"{url}{sep}limit={limit}&offset={off}"} for rel, off in links]
 
     @staticmethod
     def _paging(request: Request) -> tuple[int, int] | Response:
@@ -905,18 +1175,25 @@ class Emulator(SystemEmulator):
             if not 1 <= limit <= MAX_LIMIT:
                 raise ValueError
         except ValueError:
-            return problem(400, "INVALID_PARAMETER",
-                           f"Invalid value for the limit parameter. It must be an integer "
-                           f"between 1 and {MAX_LIMIT}.", **{"o:errorQueryParam": "limit"})
+            return problem(
+                400,
+                "INVALID_PARAMETER",
+                f"Invalid value for the limit parameter. It must be an integer "
+                f"between 1 and {MAX_LIMIT}.",
+                **{"o:errorQueryParam": "limit"},
+            )
         try:
             offset = int(params.get("offset", 0))
             if offset < 0 or offset % limit:
                 raise ValueError
         except ValueError:
-            return problem(400, "INVALID_PARAMETER",
-                           "Invalid value for the offset parameter. The offset must be a "
-                           "non-negative multiple of the limit.",
-                           **{"o:errorQueryParam": "offset"})
+            return problem(
+                400,
+                "INVALID_PARAMETER",
+                "Invalid value for the offset parameter. The offset must be a "
+                "non-negative multiple of the limit.",
+                **{"o:errorQueryParam": "offset"},
+            )
         return limit, offset
 
     # -- routes ------------------------------------------------------------------------------
@@ -934,9 +1211,12 @@ class Emulator(SystemEmulator):
             if conn is None:
                 return error  # type: ignore[return-value]
             if "transient" not in request.headers.get("prefer", "").lower():
-                return problem(400, "INVALID_HEADER",
-                               "The request is missing the required header 'Prefer: transient'.",
-                               **{"o:errorHeader": "Prefer"})
+                return problem(
+                    400,
+                    "INVALID_HEADER",
+                    "The request is missing the required header 'Prefer: transient'.",
+                    **{"o:errorHeader": "Prefer"},
+                )
             paging = self._paging(request)
             if isinstance(paging, Response):
                 return paging
@@ -946,9 +1226,12 @@ class Emulator(SystemEmulator):
                 if not isinstance(q, str) or not q.strip():
                     raise ValueError
             except (ValueError, KeyError):
-                return problem(400, "INVALID_PARAMETER", BAD_QUERY + "The request body must be "
-                               'a JSON object with the query in "q".',
-                               **{"o:errorQueryParam": "q"})
+                return problem(
+                    400,
+                    "INVALID_PARAMETER",
+                    BAD_QUERY + 'The request body must be a JSON object with the query in "q".',
+                    **{"o:errorQueryParam": "q"},
+                )
             url = f"{self.base(request, account_id)}/services/rest/query/v1/suiteql"
             return await run_in_threadpool(self.run_query, conn, q, *paging, url)
 
@@ -957,12 +1240,14 @@ class Emulator(SystemEmulator):
             conn, error = self._gate(request, account_id)
             if conn is None:
                 return error  # type: ignore[return-value]
-            return await run_in_threadpool(self.list_records, request, conn, account_id,
-                                           record_type)
+            return await run_in_threadpool(
+                self.list_records, request, conn, account_id, record_type
+            )
 
         @app.get(prefix + "/record/v1/{record_type}/{record_id}")
-        async def record_get(account_id: str, record_type: str, record_id: str,
-                             request: Request) -> Response:
+        async def record_get(
+            account_id: str, record_type: str, record_id: str, request: Request
+        ) -> Response:
             conn, error = self._gate(request, account_id)
             if conn is None:
                 return error  # type: ignore[return-value]
@@ -970,12 +1255,14 @@ class Emulator(SystemEmulator):
             if isinstance(found, Response):
                 return found
             table, record = found
-            return json_response(self.record_body(request, conn, account_id, record_type,
-                                                  table, record))
+            return json_response(
+                self.record_body(request, conn, account_id, record_type, table, record)
+            )
 
         @app.patch(prefix + "/record/v1/{record_type}/{record_id}")
-        async def record_patch(account_id: str, record_type: str, record_id: str,
-                               request: Request) -> Response:
+        async def record_patch(
+            account_id: str, record_type: str, record_id: str, request: Request
+        ) -> Response:
             conn, error = self._gate(request, account_id)
             if conn is None:
                 return error  # type: ignore[return-value]
@@ -984,8 +1271,7 @@ class Emulator(SystemEmulator):
                 if not isinstance(body, dict):
                     raise ValueError
             except ValueError:
-                return problem(400, "USER_ERROR", "Invalid request body: expected a JSON "
-                               "object.")
+                return problem(400, "USER_ERROR", "Invalid request body: expected a JSON object.")
             return self.patch_record(request, conn, account_id, record_type, record_id, body)
 
         @app.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
@@ -997,8 +1283,11 @@ class Emulator(SystemEmulator):
         conn = self.account(account_id)
         if conn is None:
             return problem(404, "INVALID_URL", f"Account {account_id} does not exist.")
-        if form.get("grant_type") != "client_credentials" or form.get("client_assertion_type") \
-                != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer":
+        if (
+            form.get("grant_type") != "client_credentials"
+            or form.get("client_assertion_type")
+            != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+        ):
             return json_response({"error": "invalid_grant"}, 400)
         assertion = str(form.get("client_assertion") or "")
         settings = conn.settings
@@ -1006,21 +1295,37 @@ class Emulator(SystemEmulator):
             header = jwt.get_unverified_header(assertion)
         except jwt.PyJWTError:
             return json_response({"error": "invalid_client"}, 400)
-        if header.get("kid") != settings.get("certificate_id") \
-                or header.get("alg") not in JWT_ALGORITHMS:
+        if (
+            header.get("kid") != settings.get("certificate_id")
+            or header.get("alg") not in JWT_ALGORITHMS
+        ):
             return json_response({"error": "invalid_client"}, 400)
         path = f"/{account_id}{TOKEN_PATH}"
-        audiences = {f"{self.base(request, account_id)}{TOKEN_PATH}",
-                     f"{str(request.base_url).rstrip('/')}{path}",
-                     f"https://{account_id.lower().replace('_', '-')}.suitetalk.api.netsuite.com"
-                     f"{TOKEN_PATH}"}
+        audiences = {
+            f"{self.base(request, account_id)}{TOKEN_PATH}",
+            f"{str(request.base_url).rstrip('/')}{path}",
+            f"https://{account_id.lower().replace('_', '-')}.suitetalk.api.netsuite.com"
+            f"{TOKEN_PATH}",
+        }
         try:
-            claims = jwt.decode(assertion, settings.get("public_key_pem", ""),
-                                algorithms=JWT_ALGORITHMS, audience=sorted(audiences),
-                                issuer=settings.get("client_id"), leeway=60,
-                                options={"require": ["exp", "iat", "iss", "aud"]})
-        except (jwt.InvalidSignatureError, jwt.InvalidIssuerError, jwt.InvalidKeyError,
-                jwt.InvalidAlgorithmError, jwt.DecodeError, ValueError, TypeError):
+            claims = jwt.decode(
+                assertion,
+                settings.get("public_key_pem", ""),
+                algorithms=JWT_ALGORITHMS,
+                audience=sorted(audiences),
+                issuer=settings.get("client_id"),
+                leeway=60,
+                options={"require": ["exp", "iat", "iss", "aud"]},
+            )
+        except (
+            jwt.InvalidSignatureError,
+            jwt.InvalidIssuerError,
+            jwt.InvalidKeyError,
+            jwt.InvalidAlgorithmError,
+            jwt.DecodeError,
+            ValueError,
+            TypeError,
+        ):
             return json_response({"error": "invalid_client"}, 400)
         except jwt.PyJWTError:
             return json_response({"error": "invalid_grant"}, 400)
@@ -1029,8 +1334,9 @@ class Emulator(SystemEmulator):
         if int(claims["exp"]) - int(claims["iat"]) > 3600 or "rest_webservices" not in scopes:
             return json_response({"error": "invalid_grant"}, 400)
         token = self.ctx.tokens.issue(conn.name, prefix="eyJ", subject=str(claims["iss"]))
-        return json_response({"access_token": token.value, "expires_in": "3600",
-                              "token_type": "Bearer"})
+        return json_response(
+            {"access_token": token.value, "expires_in": "3600", "token_type": "Bearer"}
+        )
 
     # -- SuiteQL -----------------------------------------------------------------------------
     def run_query(self, conn: Connection, q: str, limit: int, offset: int, url: str) -> Response:
@@ -1050,24 +1356,37 @@ class Emulator(SystemEmulator):
                     while len(self._results) > 16:
                         self._results.popitem(last=False)
             if offset >= MAX_REST_ROWS:
-                return problem(400, "INVALID_PARAMETER", "The maximum number of results "
-                               f"returned through REST is {MAX_REST_ROWS}. Use a more "
-                               "selective query.", **{"o:errorQueryParam": "offset"})
+                return problem(
+                    400,
+                    "INVALID_PARAMETER",
+                    "The maximum number of results "
+                    f"returned through REST is {MAX_REST_ROWS}. Use a more "
+                    "selective query.",
+                    **{"o:errorQueryParam": "offset"},
+                )
             if plan.aggregate:
                 item = {n: v for n, agg in plan.aggregates if (v := agg(rows)) is not None}
                 page_items = [{"links": [], **item}] if offset == 0 else []
                 total = 1
             else:
                 total = len(rows)
-                page = rows[offset:min(offset + limit, MAX_REST_ROWS)]
+                page = rows[offset : min(offset + limit, MAX_REST_ROWS)]
                 page_items = [self._item(plan, conn, r) for r in page]
         except QueryError as exc:
-            return problem(400, "INVALID_PARAMETER", BAD_QUERY + str(exc),
-                           **{"o:errorQueryParam": "q"})
+            return problem(
+                400, "INVALID_PARAMETER", BAD_QUERY + str(exc), **{"o:errorQueryParam": "q"}
+            )
         has_more = offset + len(page_items) < min(total, MAX_REST_ROWS)
-        return json_response({"links": self._page_links(url, limit, offset, total),
-                              "count": len(page_items), "hasMore": has_more, "items": page_items,
-                              "offset": offset, "totalResults": total})
+        return json_response(
+            {
+                "links": self._page_links(url, limit, offset, total),
+                "count": len(page_items),
+                "hasMore": has_more,
+                "items": page_items,
+                "offset": offset,
+                "totalResults": total,
+            }
+        )
 
     def _item(self, plan: Plan, conn: Connection, row: Any) -> Record:
         rendered: Any
@@ -1076,9 +1395,10 @@ class Emulator(SystemEmulator):
             rendered = self.render(table, row, _record_key(conn, table, row))
             records = (rendered,)
         else:
-            rendered = records = tuple(None if rec is None else self.render(
-                table, rec, _record_key(conn, table, rec)) for (_, table), rec in zip(
-                plan.slots, row, strict=True))
+            rendered = records = tuple(
+                None if rec is None else self.render(table, rec, _record_key(conn, table, rec))
+                for (_, table), rec in zip(plan.slots, row, strict=True)
+            )
         item: Record = {"links": []}
         if plan.select_all:
             for rec in records:
@@ -1095,27 +1415,35 @@ class Emulator(SystemEmulator):
         return item
 
     # -- Record API --------------------------------------------------------------------------
-    def find_record(self, conn: Connection, record_type: str,
-                    record_id: str) -> tuple[str, Record] | Response:
+    def find_record(
+        self, conn: Connection, record_type: str, record_id: str
+    ) -> tuple[str, Record] | Response:
         spec = RECORD_TYPES.get(record_type.lower())
         if spec is None:
             return problem(404, "NONEXISTENT_ID", f"Record type '{record_type}' does not exist.")
         table, tran_type = spec
         rec = conn.tables[table].get(record_id) if table in conn.tables else None
         if rec is None or (tran_type and rec.get("type") != tran_type):
-            return problem(404, "NONEXISTENT_ID", "The record instance does not exist. Provide "
-                           "a valid record instance ID.")
+            return problem(
+                404,
+                "NONEXISTENT_ID",
+                "The record instance does not exist. Provide a valid record instance ID.",
+            )
         return table, rec
 
-    def list_records(self, request: Request, conn: Connection, account_id: str,
-                     record_type: str) -> Response:
+    def list_records(
+        self, request: Request, conn: Connection, account_id: str, record_type: str
+    ) -> Response:
         spec = RECORD_TYPES.get(record_type.lower())
         if spec is None:
             return problem(404, "NONEXISTENT_ID", f"Record type '{record_type}' does not exist.")
         if request.query_params.get("q"):
-            return problem(400, "INVALID_PARAMETER", "The q filter of the record list is not "
-                           "supported by this emulator; use SuiteQL.",
-                           **{"o:errorQueryParam": "q"})
+            return problem(
+                400,
+                "INVALID_PARAMETER",
+                "The q filter of the record list is not supported by this emulator; use SuiteQL.",
+                **{"o:errorQueryParam": "q"},
+            )
         paging = self._paging(request)
         if isinstance(paging, Response):
             return paging
@@ -1125,19 +1453,34 @@ class Emulator(SystemEmulator):
             rows = list(conn.tables[table].rows.values()) if table in conn.tables else []
         ids = [r["id"] for r in rows if tran_type is None or r.get("type") == tran_type]
         url = f"{self.base(request, account_id)}/services/rest/record/v1/{record_type}"
-        items = [{"links": [{"rel": "self", "href": f"{url}/{i}"}], "id": i}
-                 for i in ids[offset:offset + limit]]
-        return json_response({"links": self._page_links(url, limit, offset, len(ids)),
-                              "count": len(items), "hasMore": offset + len(items) < len(ids),
-                              "items": items, "offset": offset, "totalResults": len(ids)})
+        items = [
+            {"links": [{"rel": "self", "href": f"{url}/{i}"}], "id": i}
+            for i in ids[offset : offset + limit]
+        ]
+        return json_response(
+            {
+                "links": self._page_links(url, limit, offset, len(ids)),
+                "count": len(items),
+                "hasMore": offset + len(items) < len(ids),
+                "items": items,
+                "offset": offset,
+                "totalResults": len(ids),
+            }
+        )
 
-    def record_body(self, request: Request, conn: Connection, account_id: str,
-                    record_type: str, table: str, stored: Record) -> Record:
+    def record_body(
+        self,
+        request: Request,
+        conn: Connection,
+        account_id: str,
+        record_type: str,
+        table: str,
+        stored: Record,
+    ) -> Record:
         """The Record API shape: camelCase, typed values, references as link objects."""
         record = self.render(table, stored, stored.get("id"))
         root = f"{self.base(request, account_id)}/services/rest/record/v1"
-        body: Record = {"links": [{"rel": "self", "href": f"{root}/{record_type}/"
-                                                          f"{record['id']}"}]}
+        body: Record = {"links": [{"rel": "self", "href": f"{root}/{record_type}/{record['id']}"}]}
         for column, value in record.items():
             if column in ("type", "billcountry", "billcity"):
                 continue
@@ -1148,20 +1491,37 @@ class Emulator(SystemEmulator):
                 ref_type = TABLE_RECORD_TYPE.get(target or table, target)
                 body[CAMEL.get(column, column)] = {
                     "links": [{"rel": "self", "href": f"{root}/{ref_type}/{value}"}],
-                    "id": value, "refName": ref_name(conn, target or table, value)}
+                    "id": value,
+                    "refName": ref_name(conn, target or table, value),
+                }
             elif column == "status" and table == "transaction":
-                body["status"] = {"id": value, "refName": STATUS_NAMES.get(
-                    (record.get("type"), value), value)}
+                body["status"] = {
+                    "id": value,
+                    "refName": STATUS_NAMES.get((record.get("type"), value), value),
+                }
             else:
                 body[CAMEL.get(column, column)] = _typed(column, value)
         if table == "customer" and (record.get("billcity") or record.get("billcountry")):
-            body["defaultAddress"] = "\n".join(x for x in (record.get("companyname"),
-                                                           record.get("billcity"),
-                                                           record.get("billcountry")) if x)
+            body["defaultAddress"] = "\n".join(
+                x
+                for x in (
+                    record.get("companyname"),
+                    record.get("billcity"),
+                    record.get("billcountry"),
+                )
+                if x
+            )
         return body
 
-    def patch_record(self, request: Request, conn: Connection, account_id: str,
-                     record_type: str, record_id: str, body: Record) -> Response:
+    def patch_record(
+        self,
+        request: Request,
+        conn: Connection,
+        account_id: str,
+        record_type: str,
+        record_id: str,
+        body: Record,
+    ) -> Response:
         found = self.find_record(conn, record_type, record_id)
         if isinstance(found, Response):
             return found
@@ -1174,24 +1534,40 @@ class Emulator(SystemEmulator):
             column = columns.get(field)
             if column is None or column in READ_ONLY:
                 reason = "is read-only" if column else "does not exist"
-                return problem(400, "USER_ERROR", f"Invalid field '{field}': the field "
-                               f"{reason} on record type {record_type}.",
-                               **{"o:errorPath": field})
+                return problem(
+                    400,
+                    "USER_ERROR",
+                    f"Invalid field '{field}': the field {reason} on record type {record_type}.",
+                    **{"o:errorPath": field},
+                )
             try:
                 changes[column] = _stored(column, value)
             except ValueError:
-                return problem(400, "USER_ERROR", f"Invalid value for field '{field}'.",
-                               **{"o:errorPath": field})
+                return problem(
+                    400,
+                    "USER_ERROR",
+                    f"Invalid value for field '{field}'.",
+                    **{"o:errorPath": field},
+                )
         with self.store.lock:
             updated = {k: v for k, v in {**current, **changes}.items() if v is not None}
             stamp = self.store.now().astimezone(UTC)
             updated["lastmodifieddate"] = _fmt_datetime(stamp)
             conn.tables[table].upsert(updated)  # a new dict: running scans keep their snapshot
             self._version += 1
-        location = (f"{self.base(request, account_id)}/services/rest/record/v1/{record_type}/"
-                    f"{record_id}")
-        self.log_write(request, conn.name, 204, body, None, record_type=record_type,
-                       record_id=record_id, table=table)
+        location = (
+            f"{self.base(request, account_id)}/services/rest/record/v1/{record_type}/{record_id}"
+        )
+        self.log_write(
+            request,
+            conn.name,
+            204,
+            body,
+            None,
+            record_type=record_type,
+            record_id=record_id,
+            table=table,
+        )
         return Response(status_code=204, headers={"Location": location})
 
 

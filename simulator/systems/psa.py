@@ -39,33 +39,64 @@ DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 200
 MAX_BULK = 100
 QUERY_CACHE_SIZE = 32
-MISSING_PARAMS = ("Missing required parameters. Please see our documentation at "
-                  "http://developer.mavenlink.com")
+MISSING_PARAMS = (
+    "Missing required parameters. Please see our documentation at http://developer.mavenlink.com"
+)
 
 NOT_FOUND = {"errors": [{"type": "system", "message": "Not found"}]}
 UNAUTHORIZED = {"errors": [{"type": "oauth", "message": "Invalid OAuth 2 Request"}]}
 
 # -- field types, used to coerce JSON and form values and to validate them ------------------
-INT_FIELDS = frozenset({
-    "time_in_minutes", "rate_in_cents", "cost_rate_in_cents", "price_in_cents",
-    "amount_in_cents", "balance_in_cents", "budget_estimate_in_cents", "percentage_complete",
-    "bill_rate_in_cents", "account_id", "subject_id",
-})
+INT_FIELDS = frozenset(
+    {
+        "time_in_minutes",
+        "rate_in_cents",
+        "cost_rate_in_cents",
+        "price_in_cents",
+        "amount_in_cents",
+        "balance_in_cents",
+        "budget_estimate_in_cents",
+        "percentage_complete",
+        "bill_rate_in_cents",
+        "account_id",
+        "subject_id",
+    }
+)
 NUMBER_FIELDS = frozenset({"hours"})
-BOOL_FIELDS = frozenset({
-    "archived", "budgeted", "billable", "fixed_fee", "approved", "is_invoiced", "is_billable",
-    "reimbursable", "company", "disabled", "draft", "locked",
-})
-DATE_FIELDS = frozenset({"start_date", "due_date", "date_performed", "date", "invoice_date",
-                         "requested_date"})
+BOOL_FIELDS = frozenset(
+    {
+        "archived",
+        "budgeted",
+        "billable",
+        "fixed_fee",
+        "approved",
+        "is_invoiced",
+        "is_billable",
+        "reimbursable",
+        "company",
+        "disabled",
+        "draft",
+        "locked",
+    }
+)
+DATE_FIELDS = frozenset(
+    {"start_date", "due_date", "date_performed", "date", "invoice_date", "requested_date"}
+)
 # foreign keys that are numbers in the API but served as strings
 NOT_ID_FIELDS = frozenset({"account_id", "subject_id"})
 
 SUBJECT_TABLES = {
-    "Workspace": "workspaces", "WorkspaceGroup": "workspace_groups", "User": "users",
-    "TimeEntry": "time_entries", "Story": "stories", "Expense": "expenses",
-    "Invoice": "invoices", "Role": "roles", "TimeOffEntry": "time_off_entries",
-    "CustomField": "custom_fields", "CustomFieldValue": "custom_field_values",
+    "Workspace": "workspaces",
+    "WorkspaceGroup": "workspace_groups",
+    "User": "users",
+    "TimeEntry": "time_entries",
+    "Story": "stories",
+    "Expense": "expenses",
+    "Invoice": "invoices",
+    "Role": "roles",
+    "TimeOffEntry": "time_off_entries",
+    "CustomField": "custom_fields",
+    "CustomFieldValue": "custom_field_values",
 }
 CUSTOM_FIELD_SUBJECTS = ("Workspace", "Story", "User", "WorkspaceGroup", "Estimate", "Resource")
 EXTERNAL_REFERENCE_STATUSES = ("pending", "successful", "failed")
@@ -88,10 +119,12 @@ class Assoc:
 
 def _subject_assocs() -> dict[str, Assoc]:
     return {
-        "custom_field_values": Assoc("custom_field_values", "subject",
-                                     out="custom_field_value_ids"),
-        "external_references": Assoc("external_references", "subject",
-                                     out="external_reference_ids"),
+        "custom_field_values": Assoc(
+            "custom_field_values", "subject", out="custom_field_value_ids"
+        ),
+        "external_references": Assoc(
+            "external_references", "subject", out="external_reference_ids"
+        ),
     }
 
 
@@ -117,179 +150,543 @@ class Spec:
 STAMPS = ("created_at", "updated_at")
 _EXT = "external_reference"
 
-SPECS: dict[str, Spec] = {s.table: s for s in [
-    Spec("workspace_groups", "workspace_group",
-         ("id", "name", "company", "contact_name", "email", "phone_number", "address", "website",
-          "notes", "workspace_ids", "custom_field_value_ids", "external_reference_ids", *STAMPS),
-         subject_type="WorkspaceGroup",
-         includes={"workspaces": Assoc("workspaces", "ids", "workspace_ids"), **_subject_assocs()},
-         bool_filters={"company": "company"},
-         create=frozenset({"name", "company", "contact_name", "email", "phone_number", "address",
-                           "website", "notes", "add_workspace_ids", _EXT}),
-         update=frozenset({"name", "company", "contact_name", "email", "phone_number", "address",
-                           "website", "notes", "add_workspace_ids", "remove_workspace_ids", _EXT}),
-         required=("name",)),
-    Spec("workspaces", "workspace",
-         ("id", "title", "description", "account_id", "archived", "start_date", "due_date",
-          "budgeted", "currency", "price_in_cents", "status", "stage", "creator_id",
-          "primary_maven_id", "workspace_group_ids", "participant_ids", "custom_field_value_ids",
-          "external_reference_ids", *STAMPS),
-         subject_type="Workspace",
-         includes={"workspace_groups": Assoc("workspace_groups", "ids", "workspace_group_ids"),
-                   "participants": Assoc("users", "ids", "participant_ids"),
-                   "creator": Assoc("users", "id", "creator_id"),
-                   "primary_maven": Assoc("users", "id", "primary_maven_id"),
-                   **_subject_assocs()},
-         bool_filters={"budgeted": "budgeted"},
-         create=frozenset({"title", "creator_role", "description", "budgeted", "currency", "price",
-                           "price_in_cents", "start_date", "due_date", "status_key", "stage",
-                           "workspace_group_ids", _EXT}),
-         update=frozenset({"title", "description", "budgeted", "currency", "price",
-                           "price_in_cents", "start_date", "due_date", "status_key", "stage",
-                           "workspace_group_ids", "archived", _EXT}),
-         required=("title",)),
-    Spec("users", "user",
-         ("id", "full_name", "email_address", "headline", "disabled", "account_id",
-          "custom_field_value_ids", "external_reference_ids", *STAMPS),
-         subject_type="User",
-         includes={"account_membership": Assoc("account_memberships", "reverse", "user_id",
-                                               "account_membership_id"),
-                   **_subject_assocs()},
-         update=frozenset({"full_name", "headline", "email_address", _EXT}),
-         deletable=False),
-    Spec("account_memberships", "account_membership",
-         ("id", "user_id", "bill_rate_in_cents", "cost_rate_in_cents", "default_role_id",
-          "manager_id", "permission", *STAMPS),
-         includes={"user": Assoc("users", "id", "user_id"),
-                   "default_role": Assoc("roles", "id", "default_role_id"),
-                   "manager": Assoc("users", "id", "manager_id")},
-         eq_filters={"user_id": "user_id"},
-         update=frozenset({"bill_rate_in_cents", "cost_rate_in_cents", "default_role_id",
-                           "manager_id", "permission"}),
-         deletable=False),
-    Spec("roles", "role", ("id", "name", *STAMPS), subject_type="Role",
-         create=frozenset({"name", _EXT}), update=frozenset({"name", _EXT}), required=("name",)),
-    Spec("stories", "story",
-         ("id", "workspace_id", "parent_id", "title", "story_type", "state", "start_date",
-          "due_date", "billable", "fixed_fee", "budget_estimate_in_cents", "percentage_complete",
-          *STAMPS),
-         subject_type="Story",
-         includes={"workspace": Assoc("workspaces", "id", "workspace_id"),
-                   "parent": Assoc("stories", "id", "parent_id"),
-                   "sub_stories": Assoc("stories", "reverse", "parent_id", "sub_story_ids"),
-                   **_subject_assocs()},
-         eq_filters={"workspace_id": "workspace_id", "with_parent_id": "parent_id"},
-         create=frozenset({"title", "story_type", "workspace_id", "parent_id", "state",
-                           "start_date", "due_date", "billable", "fixed_fee",
-                           "budget_estimate_in_cents", "percentage_complete", _EXT}),
-         update=frozenset({"title", "story_type", "parent_id", "state", "start_date", "due_date",
-                           "billable", "fixed_fee", "budget_estimate_in_cents",
-                           "percentage_complete", _EXT}),
-         required=("title", "story_type", "workspace_id")),
-    Spec("time_entries", "time_entry",
-         ("id", "workspace_id", "user_id", "story_id", "role_id", "date_performed",
-          "time_in_minutes", "billable", "notes", "rate_in_cents", "cost_rate_in_cents",
-          "currency", "approved", "is_invoiced", "invoice_id", "external_reference_ids", *STAMPS),
-         subject_type="TimeEntry",
-         includes={"user": Assoc("users", "id", "user_id"),
-                   "workspace": Assoc("workspaces", "id", "workspace_id"),
-                   "story": Assoc("stories", "id", "story_id"),
-                   "role": Assoc("roles", "id", "role_id"),
-                   "invoice": Assoc("invoices", "id", "invoice_id"),
-                   "external_references": _subject_assocs()["external_references"]},
-         eq_filters={"workspace_id": "workspace_id", "user_id": "user_id",
-                     "story_id": "story_id", "invoice_id": "invoice_id"},
-         bool_filters={"is_invoiced": "is_invoiced", "billable": "billable"},
-         create=frozenset({"workspace_id", "date_performed", "time_in_minutes", "billable",
-                           "notes", "rate_in_cents", "cost_rate_in_cents", "role_id", "story_id",
-                           "user_id", _EXT}),
-         update=frozenset({"workspace_id", "date_performed", "time_in_minutes", "billable",
-                           "notes", "rate_in_cents", "cost_rate_in_cents", "role_id", "story_id",
-                           "user_id", _EXT}),
-         required=("workspace_id", "date_performed", "time_in_minutes")),
-    Spec("expenses", "expense",
-         ("id", "workspace_id", "user_id", "date", "category", "notes", "amount_in_cents",
-          "currency", "is_billable", "is_invoiced", "reimbursable", *STAMPS),
-         subject_type="Expense",
-         includes={"workspace": Assoc("workspaces", "id", "workspace_id"),
-                   "user": Assoc("users", "id", "user_id"),
-                   "external_references": _subject_assocs()["external_references"]},
-         eq_filters={"workspace_id": "workspace_id", "user_id": "user_id"},
-         bool_filters={"is_invoiced": "is_invoiced"},
-         create=frozenset({"workspace_id", "date", "category", "amount_in_cents", "notes",
-                           "billable", "reimbursable", "user_id", "currency", _EXT}),
-         update=frozenset({"date", "category", "amount_in_cents", "notes", "billable",
-                           "reimbursable", "currency", _EXT}),
-         required=("workspace_id", "date", "category", "amount_in_cents")),
-    Spec("invoices", "invoice",
-         ("id", "workspace_ids", "invoice_date", "due_date", "status", "draft",
-          "balance_in_cents", "currency", "user_invoice_number", "time_entry_ids", "expense_ids",
-          "external_reference_ids", *STAMPS),
-         subject_type="Invoice",
-         includes={"workspaces": Assoc("workspaces", "ids", "workspace_ids"),
-                   "time_entries": Assoc("time_entries", "ids", "time_entry_ids"),
-                   "expenses": Assoc("expenses", "ids", "expense_ids"),
-                   "external_references": _subject_assocs()["external_references"]},
-         contains_filters={"workspace_id": "workspace_ids"},
-         create=frozenset({"workspace_id", "workspace_ids", "time_entry_ids", "expense_ids",
-                           "invoice_date", "due_date", "draft", "user_invoice_number", _EXT}),
-         update=frozenset({"invoice_date", "due_date", "draft", "status", "user_invoice_number",
-                           _EXT}),
-         required=("workspace_ids",)),
-    Spec("time_off_entries", "time_off_entry",
-         ("id", "user_id", "requested_date", "hours", *STAMPS), subject_type="TimeOffEntry",
-         includes={"user": Assoc("users", "id", "user_id")},
-         eq_filters={"user_id": "user_id"},
-         create=frozenset({"user_id", "requested_date", "hours"}),
-         update=frozenset({"requested_date", "hours"}),
-         required=("user_id", "requested_date", "hours")),
-    Spec("holiday_calendars", "holiday_calendar", ("id", "name", *STAMPS),
-         includes={"holiday_calendar_entries": Assoc("holiday_calendar_entries", "reverse",
-                                                     "holiday_calendar_id",
-                                                     "holiday_calendar_entry_ids")},
-         create=frozenset({"name"}), update=frozenset({"name"}), required=("name",)),
-    Spec("holiday_calendar_entries", "holiday_calendar_entry",
-         ("id", "holiday_calendar_id", "date", "name", "hours", *STAMPS),
-         includes={"holiday_calendar": Assoc("holiday_calendars", "id", "holiday_calendar_id")},
-         eq_filters={"holiday_calendar_id": "holiday_calendar_id"},
-         create=frozenset({"holiday_calendar_id", "date", "name", "hours"}),
-         update=frozenset({"date", "name", "hours"}),
-         required=("holiday_calendar_id", "date", "name")),
-    Spec("holiday_calendar_memberships", "holiday_calendar_membership",
-         ("id", "holiday_calendar_id", "user_id", *STAMPS),
-         includes={"holiday_calendar": Assoc("holiday_calendars", "id", "holiday_calendar_id"),
-                   "user": Assoc("users", "id", "user_id")},
-         eq_filters={"holiday_calendar_id": "holiday_calendar_id", "user_id": "user_id"},
-         create=frozenset({"holiday_calendar_id", "user_id"}),
-         update=frozenset({"holiday_calendar_id", "user_id"}),
-         required=("holiday_calendar_id", "user_id")),
-    Spec("custom_fields", "custom_field",
-         ("id", "name", "subject_type", "value_type", *STAMPS), subject_type="CustomField",
-         eq_filters={"subject_type": "subject_type"},
-         create=frozenset({"name", "subject_type", "value_type"}),
-         update=frozenset({"name"}), required=("name", "subject_type", "value_type")),
-    Spec("custom_field_values", "custom_field_value",
-         ("id", "subject_type", "subject_id", "custom_field_id", "custom_field_name", "value",
-          "display_value", "type", *STAMPS),
-         includes={"custom_field": Assoc("custom_fields", "id", "custom_field_id"),
-                   "subject": Assoc("", "poly")},
-         eq_filters={"subject_type": "subject_type", "subject_id": "subject_id",
-                     "custom_field_id": "custom_field_id"},
-         create=frozenset({"subject_type", "subject_id", "custom_field_id", "value"}),
-         update=frozenset({"value"}),
-         required_filter="subject_type"),
-    Spec("external_references", "external_reference",
-         ("id", "subject_type", "subject_id", "subject_ref", "service_name", "service_model",
-          "service_model_ref", "status", "external_link", "external_message", "external_status",
-          "locked", "last_synced_at", *STAMPS),
-         includes={"subject": Assoc("", "poly")},
-         eq_filters={"subject_type": "subject_type", "subject_id": "subject_id",
-                     "service_name": "service_name", "service_model": "service_model",
-                     "service_model_ref": "service_model_ref", "status": "status",
-                     "external_status": "external_status",
-                     "external_message": "external_message"},
-         required_filter="subject_type"),
-]}
+SPECS: dict[str, Spec] = {
+    s.table: s
+    for s in [
+        Spec(
+            "workspace_groups",
+            "workspace_group",
+            (
+                "id",
+                "name",
+                "company",
+                "contact_name",
+                "email",
+                "phone_number",
+                "address",
+                "website",
+                "notes",
+                "workspace_ids",
+                "custom_field_value_ids",
+                "external_reference_ids",
+                *STAMPS,
+            ),
+            subject_type="WorkspaceGroup",
+            includes={
+                "workspaces": Assoc("workspaces", "ids", "workspace_ids"),
+                **_subject_assocs(),
+            },
+            bool_filters={"company": "company"},
+            create=frozenset(
+                {
+                    "name",
+                    "company",
+                    "contact_name",
+                    "email",
+                    "phone_number",
+                    "address",
+                    "website",
+                    "notes",
+                    "add_workspace_ids",
+                    _EXT,
+                }
+            ),
+            update=frozenset(
+                {
+                    "name",
+                    "company",
+                    "contact_name",
+                    "email",
+                    "phone_number",
+                    "address",
+                    "website",
+                    "notes",
+                    "add_workspace_ids",
+                    "remove_workspace_ids",
+                    _EXT,
+                }
+            ),
+            required=("name",),
+        ),
+        Spec(
+            "workspaces",
+            "workspace",
+            (
+                "id",
+                "title",
+                "description",
+                "account_id",
+                "archived",
+                "start_date",
+                "due_date",
+                "budgeted",
+                "currency",
+                "price_in_cents",
+                "status",
+                "stage",
+                "creator_id",
+                "primary_maven_id",
+                "workspace_group_ids",
+                "participant_ids",
+                "custom_field_value_ids",
+                "external_reference_ids",
+                *STAMPS,
+            ),
+            subject_type="Workspace",
+            includes={
+                "workspace_groups": Assoc("workspace_groups", "ids", "workspace_group_ids"),
+                "participants": Assoc("users", "ids", "participant_ids"),
+                "creator": Assoc("users", "id", "creator_id"),
+                "primary_maven": Assoc("users", "id", "primary_maven_id"),
+                **_subject_assocs(),
+            },
+            bool_filters={"budgeted": "budgeted"},
+            create=frozenset(
+                {
+                    "title",
+                    "creator_role",
+                    "description",
+                    "budgeted",
+                    "currency",
+                    "price",
+                    "price_in_cents",
+                    "start_date",
+                    "due_date",
+                    "status_key",
+                    "stage",
+                    "workspace_group_ids",
+                    _EXT,
+                }
+            ),
+            update=frozenset(
+                {
+                    "title",
+                    "description",
+                    "budgeted",
+                    "currency",
+                    "price",
+                    "price_in_cents",
+                    "start_date",
+                    "due_date",
+                    "status_key",
+                    "stage",
+                    "workspace_group_ids",
+                    "archived",
+                    _EXT,
+                }
+            ),
+            required=("title",),
+        ),
+        Spec(
+            "users",
+            "user",
+            (
+                "id",
+                "full_name",
+                "email_address",
+                "headline",
+                "disabled",
+                "account_id",
+                "custom_field_value_ids",
+                "external_reference_ids",
+                *STAMPS,
+            ),
+            subject_type="User",
+            includes={
+                "account_membership": Assoc(
+                    "account_memberships", "reverse", "user_id", "account_membership_id"
+                ),
+                **_subject_assocs(),
+            },
+            update=frozenset({"full_name", "headline", "email_address", _EXT}),
+            deletable=False,
+        ),
+        Spec(
+            "account_memberships",
+            "account_membership",
+            (
+                "id",
+                "user_id",
+                "bill_rate_in_cents",
+                "cost_rate_in_cents",
+                "default_role_id",
+                "manager_id",
+                "permission",
+                *STAMPS,
+            ),
+            includes={
+                "user": Assoc("users", "id", "user_id"),
+                "default_role": Assoc("roles", "id", "default_role_id"),
+                "manager": Assoc("users", "id", "manager_id"),
+            },
+            eq_filters={"user_id": "user_id"},
+            update=frozenset(
+                {
+                    "bill_rate_in_cents",
+                    "cost_rate_in_cents",
+                    "default_role_id",
+                    "manager_id",
+                    "permission",
+                }
+            ),
+            deletable=False,
+        ),
+        Spec(
+            "roles",
+            "role",
+            ("id", "name", *STAMPS),
+            subject_type="Role",
+            create=frozenset({"name", _EXT}),
+            update=frozenset({"name", _EXT}),
+            required=("name",),
+        ),
+        Spec(
+            "stories",
+            "story",
+            (
+                "id",
+                "workspace_id",
+                "parent_id",
+                "title",
+                "story_type",
+                "state",
+                "start_date",
+                "due_date",
+                "billable",
+                "fixed_fee",
+                "budget_estimate_in_cents",
+                "percentage_complete",
+                *STAMPS,
+            ),
+            subject_type="Story",
+            includes={
+                "workspace": Assoc("workspaces", "id", "workspace_id"),
+                "parent": Assoc("stories", "id", "parent_id"),
+                "sub_stories": Assoc("stories", "reverse", "parent_id", "sub_story_ids"),
+                **_subject_assocs(),
+            },
+            eq_filters={"workspace_id": "workspace_id", "with_parent_id": "parent_id"},
+            create=frozenset(
+                {
+                    "title",
+                    "story_type",
+                    "workspace_id",
+                    "parent_id",
+                    "state",
+                    "start_date",
+                    "due_date",
+                    "billable",
+                    "fixed_fee",
+                    "budget_estimate_in_cents",
+                    "percentage_complete",
+                    _EXT,
+                }
+            ),
+            update=frozenset(
+                {
+                    "title",
+                    "story_type",
+                    "parent_id",
+                    "state",
+                    "start_date",
+                    "due_date",
+                    "billable",
+                    "fixed_fee",
+                    "budget_estimate_in_cents",
+                    "percentage_complete",
+                    _EXT,
+                }
+            ),
+            required=("title", "story_type", "workspace_id"),
+        ),
+        Spec(
+            "time_entries",
+            "time_entry",
+            (
+                "id",
+                "workspace_id",
+                "user_id",
+                "story_id",
+                "role_id",
+                "date_performed",
+                "time_in_minutes",
+                "billable",
+                "notes",
+                "rate_in_cents",
+                "cost_rate_in_cents",
+                "currency",
+                "approved",
+                "is_invoiced",
+                "invoice_id",
+                "external_reference_ids",
+                *STAMPS,
+            ),
+            subject_type="TimeEntry",
+            includes={
+                "user": Assoc("users", "id", "user_id"),
+                "workspace": Assoc("workspaces", "id", "workspace_id"),
+                "story": Assoc("stories", "id", "story_id"),
+                "role": Assoc("roles", "id", "role_id"),
+                "invoice": Assoc("invoices", "id", "invoice_id"),
+                "external_references": _subject_assocs()["external_references"],
+            },
+            eq_filters={
+                "workspace_id": "workspace_id",
+                "user_id": "user_id",
+                "story_id": "story_id",
+                "invoice_id": "invoice_id",
+            },
+            bool_filters={"is_invoiced": "is_invoiced", "billable": "billable"},
+            create=frozenset(
+                {
+                    "workspace_id",
+                    "date_performed",
+                    "time_in_minutes",
+                    "billable",
+                    "notes",
+                    "rate_in_cents",
+                    "cost_rate_in_cents",
+                    "role_id",
+                    "story_id",
+                    "user_id",
+                    _EXT,
+                }
+            ),
+            update=frozenset(
+                {
+                    "workspace_id",
+                    "date_performed",
+                    "time_in_minutes",
+                    "billable",
+                    "notes",
+                    "rate_in_cents",
+                    "cost_rate_in_cents",
+                    "role_id",
+                    "story_id",
+                    "user_id",
+                    _EXT,
+                }
+            ),
+            required=("workspace_id", "date_performed", "time_in_minutes"),
+        ),
+        Spec(
+            "expenses",
+            "expense",
+            (
+                "id",
+                "workspace_id",
+                "user_id",
+                "date",
+                "category",
+                "notes",
+                "amount_in_cents",
+                "currency",
+                "is_billable",
+                "is_invoiced",
+                "reimbursable",
+                *STAMPS,
+            ),
+            subject_type="Expense",
+            includes={
+                "workspace": Assoc("workspaces", "id", "workspace_id"),
+                "user": Assoc("users", "id", "user_id"),
+                "external_references": _subject_assocs()["external_references"],
+            },
+            eq_filters={"workspace_id": "workspace_id", "user_id": "user_id"},
+            bool_filters={"is_invoiced": "is_invoiced"},
+            create=frozenset(
+                {
+                    "workspace_id",
+                    "date",
+                    "category",
+                    "amount_in_cents",
+                    "notes",
+                    "billable",
+                    "reimbursable",
+                    "user_id",
+                    "currency",
+                    _EXT,
+                }
+            ),
+            update=frozenset(
+                {
+                    "date",
+                    "category",
+                    "amount_in_cents",
+                    "notes",
+                    "billable",
+                    "reimbursable",
+                    "currency",
+                    _EXT,
+                }
+            ),
+            required=("workspace_id", "date", "category", "amount_in_cents"),
+        ),
+        Spec(
+            "invoices",
+            "invoice",
+            (
+                "id",
+                "workspace_ids",
+                "invoice_date",
+                "due_date",
+                "status",
+                "draft",
+                "balance_in_cents",
+                "currency",
+                "user_invoice_number",
+                "time_entry_ids",
+                "expense_ids",
+                "external_reference_ids",
+                *STAMPS,
+            ),
+            subject_type="Invoice",
+            includes={
+                "workspaces": Assoc("workspaces", "ids", "workspace_ids"),
+                "time_entries": Assoc("time_entries", "ids", "time_entry_ids"),
+                "expenses": Assoc("expenses", "ids", "expense_ids"),
+                "external_references": _subject_assocs()["external_references"],
+            },
+            contains_filters={"workspace_id": "workspace_ids"},
+            create=frozenset(
+                {
+                    "workspace_id",
+                    "workspace_ids",
+                    "time_entry_ids",
+                    "expense_ids",
+                    "invoice_date",
+                    "due_date",
+                    "draft",
+                    "user_invoice_number",
+                    _EXT,
+                }
+            ),
+            update=frozenset(
+                {"invoice_date", "due_date", "draft", "status", "user_invoice_number", _EXT}
+            ),
+            required=("workspace_ids",),
+        ),
+        Spec(
+            "time_off_entries",
+            "time_off_entry",
+            ("id", "user_id", "requested_date", "hours", *STAMPS),
+            subject_type="TimeOffEntry",
+            includes={"user": Assoc("users", "id", "user_id")},
+            eq_filters={"user_id": "user_id"},
+            create=frozenset({"user_id", "requested_date", "hours"}),
+            update=frozenset({"requested_date", "hours"}),
+            required=("user_id", "requested_date", "hours"),
+        ),
+        Spec(
+            "holiday_calendars",
+            "holiday_calendar",
+            ("id", "name", *STAMPS),
+            includes={
+                "holiday_calendar_entries": Assoc(
+                    "holiday_calendar_entries",
+                    "reverse",
+                    "holiday_calendar_id",
+                    "holiday_calendar_entry_ids",
+                )
+            },
+            create=frozenset({"name"}),
+            update=frozenset({"name"}),
+            required=("name",),
+        ),
+        Spec(
+            "holiday_calendar_entries",
+            "holiday_calendar_entry",
+            ("id", "holiday_calendar_id", "date", "name", "hours", *STAMPS),
+            includes={"holiday_calendar": Assoc("holiday_calendars", "id", "holiday_calendar_id")},
+            eq_filters={"holiday_calendar_id": "holiday_calendar_id"},
+            create=frozenset({"holiday_calendar_id", "date", "name", "hours"}),
+            update=frozenset({"date", "name", "hours"}),
+            required=("holiday_calendar_id", "date", "name"),
+        ),
+        Spec(
+            "holiday_calendar_memberships",
+            "holiday_calendar_membership",
+            ("id", "holiday_calendar_id", "user_id", *STAMPS),
+            includes={
+                "holiday_calendar": Assoc("holiday_calendars", "id", "holiday_calendar_id"),
+                "user": Assoc("users", "id", "user_id"),
+            },
+            eq_filters={"holiday_calendar_id": "holiday_calendar_id", "user_id": "user_id"},
+            create=frozenset({"holiday_calendar_id", "user_id"}),
+            update=frozenset({"holiday_calendar_id", "user_id"}),
+            required=("holiday_calendar_id", "user_id"),
+        ),
+        Spec(
+            "custom_fields",
+            "custom_field",
+            ("id", "name", "subject_type", "value_type", *STAMPS),
+            subject_type="CustomField",
+            eq_filters={"subject_type": "subject_type"},
+            create=frozenset({"name", "subject_type", "value_type"}),
+            update=frozenset({"name"}),
+            required=("name", "subject_type", "value_type"),
+        ),
+        Spec(
+            "custom_field_values",
+            "custom_field_value",
+            (
+                "id",
+                "subject_type",
+                "subject_id",
+                "custom_field_id",
+                "custom_field_name",
+                "value",
+                "display_value",
+                "type",
+                *STAMPS,
+            ),
+            includes={
+                "custom_field": Assoc("custom_fields", "id", "custom_field_id"),
+                "subject": Assoc("", "poly"),
+            },
+            eq_filters={
+                "subject_type": "subject_type",
+                "subject_id": "subject_id",
+                "custom_field_id": "custom_field_id",
+            },
+            create=frozenset({"subject_type", "subject_id", "custom_field_id", "value"}),
+            update=frozenset({"value"}),
+            required_filter="subject_type",
+        ),
+        Spec(
+            "external_references",
+            "external_reference",
+            (
+                "id",
+                "subject_type",
+                "subject_id",
+                "subject_ref",
+                "service_name",
+                "service_model",
+                "service_model_ref",
+                "status",
+                "external_link",
+                "external_message",
+                "external_status",
+                "locked",
+                "last_synced_at",
+                *STAMPS,
+            ),
+            includes={"subject": Assoc("", "poly")},
+            eq_filters={
+                "subject_type": "subject_type",
+                "subject_id": "subject_id",
+                "service_name": "service_name",
+                "service_model": "service_model",
+                "service_model_ref": "service_model_ref",
+                "status": "status",
+                "external_status": "external_status",
+                "external_message": "external_message",
+            },
+            required_filter="subject_type",
+        ),
+    ]
+}
 
 # the external_reference_* filter family, param -> field of the reference
 EXT_REF_FILTERS = {
@@ -351,8 +748,12 @@ def canon_stamp(value: Any) -> str:
     (the store's own) are returned as they are, so building an index allocates nothing."""
     if not value:
         return ""
-    if (isinstance(value, str) and value.endswith("+00:00") and len(value) in (25, 32)
-            and value[10] == "T"):
+    if (
+        isinstance(value, str)
+        and value.endswith("+00:00")
+        and len(value) in (25, 32)
+        and value[10] == "T"
+    ):
         return value
     try:
         return parse_time(str(value)).isoformat()
@@ -520,16 +921,23 @@ class Emulator(SystemEmulator):
     # -- hooks ----------------------------------------------------------------------------
     def routes(self, app: FastAPI) -> None:
         app.add_api_route("/oauth/token", self._token, methods=["POST"])
-        app.add_api_route(API_PREFIX + "/{path:path}", self._dispatch,
-                          methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+        app.add_api_route(
+            API_PREFIX + "/{path:path}",
+            self._dispatch,
+            methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        )
 
     def rate_limited(self) -> Response:
-        return json_response({"errors": [{"type": "system", "message": "Rate limit exceeded"}]},
-                             429, {"Retry-After": str(self.faults.config.retry_after)})
+        return json_response(
+            {"errors": [{"type": "system", "message": "Rate limit exceeded"}]},
+            429,
+            {"Retry-After": str(self.faults.config.retry_after)},
+        )
 
     def server_error(self) -> Response:
         return json_response(
-            {"errors": [{"type": "system", "message": "Service is unavailable"}]}, 503)
+            {"errors": [{"type": "system", "message": "Service is unavailable"}]}, 503
+        )
 
     def unauthorized(self) -> Response:
         return json_response(UNAUTHORIZED, 401, {"WWW-Authenticate": 'Bearer realm="api"'})
@@ -574,22 +982,34 @@ class Emulator(SystemEmulator):
             except (binascii.Error, UnicodeDecodeError):
                 client_id = secret = None
         if params.get("grant_type") != "client_credentials":
-            return json_response({"error": "unsupported_grant_type", "error_description":
-                                  "The authorization grant type is not supported by the "
-                                  "authorization server."}, 400)
+            return json_response(
+                {
+                    "error": "unsupported_grant_type",
+                    "error_description": "The authorization grant type is not supported by the "
+                    "authorization server.",
+                },
+                400,
+            )
         for conn in self.store.connections_of(self.system):
             cid, csecret = conn.settings.get("client_id"), conn.settings.get("client_secret")
             if cid and csecret and cid == client_id and csecret == secret:
                 token = self.ctx.tokens.issue(conn.name)
-                body: dict[str, Any] = {"access_token": token.value, "token_type": "Bearer",
-                                        "created_at": int(self.store.now().timestamp())}
+                body: dict[str, Any] = {
+                    "access_token": token.value,
+                    "token_type": "Bearer",
+                    "created_at": int(self.store.now().timestamp()),
+                }
                 if self.faults.config.token_ttl:
                     body["expires_in"] = math.ceil(self.faults.config.token_ttl)
                 return json_response(body)
-        return json_response({"error": "invalid_client", "error_description":
-                              "Client authentication failed due to unknown client, no client "
-                              "authentication included, or unsupported authentication method."},
-                             401)
+        return json_response(
+            {
+                "error": "invalid_client",
+                "error_description": "Client authentication failed due to unknown client, no client "  # noqa: E501
+                "authentication included, or unsupported authentication method.",
+            },
+            401,
+        )
 
     def _authenticate(self, request: Request) -> Connection | None:
         header = request.headers.get("authorization", "")
@@ -619,12 +1039,18 @@ class Emulator(SystemEmulator):
         except ApiError as err:
             response = err.response()
         if write:
-            self.log_write(request, conn.name, response.status_code, body,
-                           json.loads(response.body) if response.body else None)
+            self.log_write(
+                request,
+                conn.name,
+                response.status_code,
+                body,
+                json.loads(response.body) if response.body else None,
+            )
         return response
 
-    def _route(self, conn: Connection, request: Request, method: str, parts: list[str],
-               body: Any) -> Response:
+    def _route(
+        self, conn: Connection, request: Request, method: str, parts: list[str], body: Any
+    ) -> Response:
         params = dict(request.query_params)
         if not parts or parts[0] not in SPECS or len(parts) > 2:
             raise not_found()
@@ -684,9 +1110,14 @@ class Emulator(SystemEmulator):
     def _sig(self, conn: Connection, table: Table) -> tuple[Any, ...]:
         # advance() bumps store.generation and moves the clock; other direct edits of stored
         # records must call invalidate()
-        return (id(table), id(table.rows), len(table.rows),
-                self._versions.get((conn.name, table.name), 0),
-                getattr(self.store, "generation", 0), self.store.manifest.get("clock"))
+        return (
+            id(table),
+            id(table.rows),
+            len(table.rows),
+            self._versions.get((conn.name, table.name), 0),
+            getattr(self.store, "generation", 0),
+            self.store.manifest.get("clock"),
+        )
 
     def _index(self, conn: Connection, name: str) -> TableIndex | None:
         table = self._table(conn, name)
@@ -747,9 +1178,14 @@ class Emulator(SystemEmulator):
         if not users or not len(users):
             return None
         members = self._table(conn, "account_memberships")
-        admins = sorted((str(m.get("user_id")) for m in (members or [])
-                         if m.get("permission") in ("administrator", "account_administrator")),
-                        key=lambda v: (len(v), v))
+        admins = sorted(
+            (
+                str(m.get("user_id"))
+                for m in (members or [])
+                if m.get("permission") in ("administrator", "account_administrator")
+            ),
+            key=lambda v: (len(v), v),
+        )
         for uid in admins:
             if (uid,) in users.rows:
                 return users.rows[(uid,)]
@@ -774,25 +1210,29 @@ class Emulator(SystemEmulator):
         keys = self._matching(conn, spec, params)
         count = len(keys)
         if q.limit is not None and q.offset is not None:
-            page = keys[q.offset:q.offset + q.limit]
+            page = keys[q.offset : q.offset + q.limit]
         else:
             start = (q.page - 1) * q.per_page
-            page = keys[start:start + q.per_page]
+            page = keys[start : start + q.per_page]
         table = conn.tables.get(spec.table)
         records = [table.rows[k] for k in page] if table is not None else []
-        meta = {"count": count,
-                "page_count": math.ceil(count / q.per_page) if count else 0,
-                "page_number": q.page if count else 0,
-                "page_size": q.per_page}
+        meta = {
+            "count": count,
+            "page_count": math.ceil(count / q.per_page) if count else 0,
+            "page_number": q.page if count else 0,
+            "page_size": q.per_page,
+        }
         return json_response(self._envelope(conn, spec, records, q.includes, count, meta))
 
     def _show(self, conn: Connection, spec: Spec, params: dict[str, str], ident: str) -> Response:
         record = self._get(conn, spec.table, ident)
-        if record is None or (spec.table == "workspaces" and record.get("archived")
-                              and not _archived_visible(params)):
+        if record is None or (
+            spec.table == "workspaces" and record.get("archived") and not _archived_visible(params)
+        ):
             raise not_found()
-        return json_response(self._envelope(conn, spec, [record], self._parse_query(params)
-                                            .includes))
+        return json_response(
+            self._envelope(conn, spec, [record], self._parse_query(params).includes)
+        )
 
     def _matching(self, conn: Connection, spec: Spec, params: dict[str, str]) -> list[Key]:
         """Keys of the records matching the filters, in the requested order (cached per query)."""
@@ -800,8 +1240,10 @@ class Emulator(SystemEmulator):
         if idx is None:
             return []
         order_field, descending = self._order(spec, params.get("order"))
-        qkey = (tuple(sorted((k, v) for k, v in params.items() if k not in PAGE_PARAMS)),
-                self._depends(conn, spec, params))
+        qkey = (
+            tuple(sorted((k, v) for k, v in params.items() if k not in PAGE_PARAMS)),
+            self._depends(conn, spec, params),
+        )
         cached = idx.queries.get(qkey)
         if cached is not None:
             idx.queries.move_to_end(qkey)
@@ -824,7 +1266,7 @@ class Emulator(SystemEmulator):
                 lo = bisect.bisect_right(stamps, _bound(stamp.replace("_at", "_after"), after))
             if before is not None:  # strictly less
                 hi = bisect.bisect_left(stamps, _bound(stamp.replace("_at", "_before"), before))
-            subset = order[lo:max(lo, hi)]
+            subset = order[lo : max(lo, hi)]
             if candidates is None:
                 candidates, ordered_by = subset, stamp
             else:
@@ -851,8 +1293,9 @@ class Emulator(SystemEmulator):
         """Signatures of the other tables a query's filters read, so its cached result
         is not reused after those change."""
         deps: list[Any] = []
-        if spec.subject_type and any(p.startswith(("external_reference_", "has_external"))
-                                     for p in params):
+        if spec.subject_type and any(
+            p.startswith(("external_reference_", "has_external")) for p in params
+        ):
             table = conn.tables.get("external_references")
             deps.append(self._sig(conn, table) if table is not None else None)
         if spec.table == "time_entries" and "from_archived_workspaces" in params:
@@ -886,10 +1329,12 @@ class Emulator(SystemEmulator):
             if isinstance(v, bool | int | float):
                 return (1, v)
             return (2, str(v).lower())
+
         return sorted(sorted(keys, key=id_sort_key), key=value)
 
-    def _predicates(self, conn: Connection, spec: Spec,
-                    params: dict[str, str]) -> list[Callable[[Record], bool]]:
+    def _predicates(
+        self, conn: Connection, spec: Spec, params: dict[str, str]
+    ) -> list[Callable[[Record], bool]]:
         preds: list[Callable[[Record], bool]] = []
         for param, name in spec.eq_filters.items():
             if params.get(param):
@@ -919,8 +1364,11 @@ class Emulator(SystemEmulator):
                 first, last = _date_range(params["date_performed_between"])
                 preds.append(lambda r: first <= str(r.get("date_performed") or "") <= last)
             if params.get("from_archived_workspaces", "").lower() == "false":
-                archived = {str(w["id"]) for w in conn.tables.get("workspaces", Table("", ()))
-                            if w.get("archived")}
+                archived = {
+                    str(w["id"])
+                    for w in conn.tables.get("workspaces", Table("", ()))
+                    if w.get("archived")
+                }
                 preds.append(lambda r: str(r.get("workspace_id")) not in archived)
         ext = {f: params[p] for p, f in EXT_REF_FILTERS.items() if params.get(p)}
         refs_list = params.get("external_reference_service_model_refs")
@@ -944,12 +1392,22 @@ class Emulator(SystemEmulator):
         return preds
 
     # -- the envelope ---------------------------------------------------------------------
-    def _envelope(self, conn: Connection, spec: Spec, records: list[Record],
-                  includes: list[str], count: int | None = None,
-                  meta: dict[str, Any] | None = None) -> dict[str, Any]:
+    def _envelope(
+        self,
+        conn: Connection,
+        spec: Spec,
+        records: list[Record],
+        includes: list[str],
+        count: int | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         count = len(records) if count is None else count
-        meta = meta or {"count": count, "page_count": 1 if count else 0,
-                        "page_number": 1 if count else 0, "page_size": DEFAULT_PER_PAGE}
+        meta = meta or {
+            "count": count,
+            "page_count": 1 if count else 0,
+            "page_number": 1 if count else 0,
+            "page_size": DEFAULT_PER_PAGE,
+        }
         primary: dict[str, Record] = {}
         side: dict[str, dict[str, Record]] = {}
         for name in includes:
@@ -964,8 +1422,9 @@ class Emulator(SystemEmulator):
                 assoc = spec.includes.get(name)
                 if assoc is None:
                     continue  # unknown includes are ignored, as Brainstem does
-                for target, rec in self._related(conn, spec, assoc, record, extra.setdefault(
-                        rid, {})):
+                for target, rec in self._related(
+                    conn, spec, assoc, record, extra.setdefault(rid, {})
+                ):
                     bucket = primary if target == spec.table else side.setdefault(target, {})
                     tid = str(rec.get("id"))
                     if tid not in bucket:
@@ -983,8 +1442,9 @@ class Emulator(SystemEmulator):
             body[target] = bucket
         return body
 
-    def _related(self, conn: Connection, spec: Spec, assoc: Assoc, record: Record,
-                 extra: dict[str, Any]) -> list[tuple[str, Record]]:
+    def _related(
+        self, conn: Connection, spec: Spec, assoc: Assoc, record: Record, extra: dict[str, Any]
+    ) -> list[tuple[str, Record]]:
         """The records one include brings for one parent, and the ids set on the parent."""
         out: list[tuple[str, Record]] = []
         if assoc.kind == "id":
@@ -1004,7 +1464,8 @@ class Emulator(SystemEmulator):
                     keys = idx.lookup((assoc.field,)).get((str(record.get("id")),), [])
                 else:
                     keys = idx.lookup(("subject_type", "subject_id")).get(
-                        (spec.subject_type or "", str(record.get("id"))), [])
+                        (spec.subject_type or "", str(record.get("id"))), []
+                    )
                 keys = sorted(keys, key=id_sort_key)
                 out.extend((assoc.target, idx.table.rows[k]) for k in keys)
             ids = [str(k[0]) for k in keys]
@@ -1030,14 +1491,20 @@ class Emulator(SystemEmulator):
             items = list(items.values())
         if isinstance(items, list) and items and all(isinstance(i, dict) for i in items):
             if len(items) > MAX_BULK:
-                raise ApiError(422, [{"type": "validation", "message":
-                                      f"Too many {spec.table}: at most {MAX_BULK} per request",
-                                      "field": spec.table}])
+                raise ApiError(
+                    422,
+                    [
+                        {
+                            "type": "validation",
+                            "message": f"Too many {spec.table}: at most {MAX_BULK} per request",
+                            "field": spec.table,
+                        }
+                    ],
+                )
             return items
         raise syntax_error()
 
-    def _create(self, conn: Connection, spec: Spec, params: dict[str, str],
-                body: Any) -> Response:
+    def _create(self, conn: Connection, spec: Spec, params: dict[str, str], body: Any) -> Response:
         if spec.table == "custom_field_values":
             return self._cfv_upsert(conn, spec, params, body)
         if spec.create is None:
@@ -1050,11 +1517,13 @@ class Emulator(SystemEmulator):
         records = []
         for attrs, nested, _ in prepared:
             records.append(self._insert(conn, spec, attrs, nested))
-        return json_response(self._envelope(conn, spec, records,
-                                            self._parse_query(params).includes))
+        return json_response(
+            self._envelope(conn, spec, records, self._parse_query(params).includes)
+        )
 
-    def _update(self, conn: Connection, spec: Spec, params: dict[str, str], ident: str,
-                body: Any) -> Response:
+    def _update(
+        self, conn: Connection, spec: Spec, params: dict[str, str], ident: str, body: Any
+    ) -> Response:
         current = self._get(conn, spec.table, ident)
         if current is None:
             raise not_found()
@@ -1067,8 +1536,9 @@ class Emulator(SystemEmulator):
         if errors:
             raise ApiError(422, errors)
         record = self._apply_update(conn, spec, current, attrs, nested)
-        return json_response(self._envelope(conn, spec, [record],
-                                            self._parse_query(params).includes))
+        return json_response(
+            self._envelope(conn, spec, [record], self._parse_query(params).includes)
+        )
 
     def _delete(self, conn: Connection, spec: Spec, ident: str) -> Response:
         record = self._get(conn, spec.table, ident)
@@ -1077,8 +1547,9 @@ class Emulator(SystemEmulator):
         self._remove(conn, spec, record)
         return Response(status_code=204)
 
-    def _bulk_delete(self, conn: Connection, spec: Spec, params: dict[str, str],
-                     body: Any) -> Response:
+    def _bulk_delete(
+        self, conn: Connection, spec: Spec, params: dict[str, str], body: Any
+    ) -> Response:
         raw = params.get("ids") or (body or {}).get("ids") or ""
         ids = raw if isinstance(raw, list) else str(raw).split(",")
         ids = [str(i).strip() for i in ids if str(i).strip()]
@@ -1100,14 +1571,17 @@ class Emulator(SystemEmulator):
                 self._link(conn, "workspace_groups", gid, "workspace_ids", rid, add=False)
         if spec.table in ("custom_field_values", "external_references"):
             target = SUBJECT_TABLES.get(str(record.get("subject_type")))
-            list_field = ("custom_field_value_ids" if spec.table == "custom_field_values"
-                          else "external_reference_ids")
+            list_field = (
+                "custom_field_value_ids"
+                if spec.table == "custom_field_values"
+                else "external_reference_ids"
+            )
             if target:
                 self._link(conn, target, record.get("subject_id"), list_field, rid, add=False)
 
-    def _prepare(self, conn: Connection, spec: Spec, given: dict[str, Any],
-                 current: Record | None) -> tuple[dict[str, Any], dict[str, Any] | None,
-                                                   list[dict[str, Any]]]:
+    def _prepare(
+        self, conn: Connection, spec: Spec, given: dict[str, Any], current: Record | None
+    ) -> tuple[dict[str, Any], dict[str, Any] | None, list[dict[str, Any]]]:
         """Whitelist, coerce and validate one record's attributes (unknown ones are ignored)."""
         allowed = spec.create if current is None else spec.update
         errors: list[dict[str, Any]] = []
@@ -1134,33 +1608,46 @@ class Emulator(SystemEmulator):
         if spec.table == "invoices" and "workspace_id" in attrs:
             attrs["workspace_ids"] = [attrs.pop("workspace_id")]
         merged = {**(current or {}), **attrs}
-        required = spec.required if current is None else tuple(a for a in spec.required
-                                                               if a in attrs)
+        required = (
+            spec.required if current is None else tuple(a for a in spec.required if a in attrs)
+        )
         for name in required:
             if merged.get(name) in (None, "", []):
                 errors.append(_invalid(name, "can't be blank"))
-        if (spec.table == "workspaces" and current is None
-                and attrs.get("creator_role") not in ("maven", "buyer")):
+        if (
+            spec.table == "workspaces"
+            and current is None
+            and attrs.get("creator_role") not in ("maven", "buyer")
+        ):
             errors.append(_invalid("creator_role", "is not included in the list"))
         if spec.table == "stories" and merged.get("story_type") not in (None, "", *STORY_TYPES):
             errors.append(_invalid("story_type", "is not included in the list"))
         for name in ("workspace_id", "story_id", "user_id", "role_id", "holiday_calendar_id"):
-            target = {"workspace_id": "workspaces", "story_id": "stories", "user_id": "users",
-                      "role_id": "roles", "holiday_calendar_id": "holiday_calendars"}[name]
+            target = {
+                "workspace_id": "workspaces",
+                "story_id": "stories",
+                "user_id": "users",
+                "role_id": "roles",
+                "holiday_calendar_id": "holiday_calendars",
+            }[name]
             if attrs.get(name) and self._get(conn, target, attrs[name]) is None:
                 errors.append(_invalid(name, "must exist"))
         for wid in attrs.get("workspace_ids") or []:
             if self._get(conn, "workspaces", wid) is None:
                 errors.append(_invalid("workspace_ids", "must exist"))
         if nested is not None:
-            missing = [f for f in ("service_name", "service_model", "service_model_ref")
-                       if nested.get(f) in (None, "")]
+            missing = [
+                f
+                for f in ("service_name", "service_model", "service_model_ref")
+                if nested.get(f) in (None, "")
+            ]
             if missing:
                 errors.append(_invalid(_EXT, "is missing " + ", ".join(missing)))
         return attrs, nested, errors
 
-    def _insert(self, conn: Connection, spec: Spec, attrs: dict[str, Any],
-                nested: dict[str, Any] | None) -> Record:
+    def _insert(
+        self, conn: Connection, spec: Spec, attrs: dict[str, Any], nested: dict[str, Any] | None
+    ) -> Record:
         now = self._now()
         rid = self._new_id(conn, spec.table)
         record: Record = {f: None for f in spec.fields}
@@ -1186,43 +1673,74 @@ class Emulator(SystemEmulator):
             self._ext_ref_write(conn, spec.subject_type, rid, nested)
         return conn.tables[spec.table].rows[(rid,)]
 
-    def _defaults(self, conn: Connection, spec: Spec, attrs: dict[str, Any],
-                  me_id: str | None) -> dict[str, Any]:
+    def _defaults(
+        self, conn: Connection, spec: Spec, attrs: dict[str, Any], me_id: str | None
+    ) -> dict[str, Any]:
         account_id = conn.settings.get("account_id")
         if spec.table == "workspaces":
             status = self._status(conn, attrs.get("status_key", 100))
             if status.get("message") is None and "status_key" not in attrs:
                 status = {"color": "grey", "key": 100, "message": "Not Started"}
-            return {"account_id": account_id, "archived": False, "budgeted": False,
-                    "currency": "USD", "status": status, "stage": "project",
-                    "creator_id": me_id, "primary_maven_id": me_id,
-                    "participant_ids": [me_id] if me_id else []}
+            return {
+                "account_id": account_id,
+                "archived": False,
+                "budgeted": False,
+                "currency": "USD",
+                "status": status,
+                "stage": "project",
+                "creator_id": me_id,
+                "primary_maven_id": me_id,
+                "participant_ids": [me_id] if me_id else [],
+            }
         if spec.table == "workspace_groups":
             return {"company": False}
         if spec.table == "stories":
-            return {"state": "not started", "billable": True, "fixed_fee": False,
-                    "percentage_complete": 0}
+            return {
+                "state": "not started",
+                "billable": True,
+                "fixed_fee": False,
+                "percentage_complete": 0,
+            }
         workspace = self._get(conn, "workspaces", attrs.get("workspace_id"))
         currency = (workspace or {}).get("currency") or "USD"
         if spec.table == "time_entries":
             user_id = attrs.get("user_id") or me_id
-            member = next((m for m in conn.tables.get("account_memberships", Table("", ()))
-                           if str(m.get("user_id")) == str(user_id)), {})
-            return {"user_id": user_id, "billable": True, "currency": currency,
-                    "rate_in_cents": member.get("bill_rate_in_cents") or 0,
-                    "cost_rate_in_cents": member.get("cost_rate_in_cents") or 0,
-                    "role_id": member.get("default_role_id"), "approved": False,
-                    "is_invoiced": False}
+            member = next(
+                (
+                    m
+                    for m in conn.tables.get("account_memberships", Table("", ()))
+                    if str(m.get("user_id")) == str(user_id)
+                ),
+                {},
+            )
+            return {
+                "user_id": user_id,
+                "billable": True,
+                "currency": currency,
+                "rate_in_cents": member.get("bill_rate_in_cents") or 0,
+                "cost_rate_in_cents": member.get("cost_rate_in_cents") or 0,
+                "role_id": member.get("default_role_id"),
+                "approved": False,
+                "is_invoiced": False,
+            }
         if spec.table == "expenses":
-            return {"user_id": attrs.get("user_id") or me_id, "currency": currency,
-                    "is_billable": True, "is_invoiced": False, "reimbursable": False}
+            return {
+                "user_id": attrs.get("user_id") or me_id,
+                "currency": currency,
+                "is_billable": True,
+                "is_invoiced": False,
+                "reimbursable": False,
+            }
         if spec.table == "invoices":
             draft = attrs.get("draft", True)
             first = self._get(conn, "workspaces", (attrs.get("workspace_ids") or [None])[0])
-            return {"draft": draft, "status": "draft" if draft else "new",
-                    "currency": (first or {}).get("currency") or "USD",
-                    "invoice_date": self._now()[:10],
-                    "balance_in_cents": 0}
+            return {
+                "draft": draft,
+                "status": "draft" if draft else "new",
+                "currency": (first or {}).get("currency") or "USD",
+                "invoice_date": self._now()[:10],
+                "balance_in_cents": 0,
+            }
         if spec.table == "time_off_entries":
             return {"user_id": attrs.get("user_id") or me_id}
         return {}
@@ -1235,8 +1753,14 @@ class Emulator(SystemEmulator):
                 return dict(status)
         return {"color": None, "key": _to_int_or_str(key), "message": None}
 
-    def _apply_update(self, conn: Connection, spec: Spec, current: Record,
-                      attrs: dict[str, Any], nested: dict[str, Any] | None) -> Record:
+    def _apply_update(
+        self,
+        conn: Connection,
+        spec: Spec,
+        current: Record,
+        attrs: dict[str, Any],
+        nested: dict[str, Any] | None,
+    ) -> Record:
         rid = str(current["id"])
         changes = {k: v for k, v in attrs.items() if k in spec.fields}
         if spec.table == "custom_field_values" and "value" in changes:
@@ -1262,8 +1786,9 @@ class Emulator(SystemEmulator):
             self._ext_ref_write(conn, spec.subject_type, rid, nested)
         return conn.tables[spec.table].rows[(rid,)]
 
-    def _link(self, conn: Connection, table: str, ident: Any, list_field: str, value: str,
-              add: bool) -> None:
+    def _link(
+        self, conn: Connection, table: str, ident: Any, list_field: str, value: str, add: bool
+    ) -> None:
         """Add or remove one id in a record's id list; its updated_at moves if the list does."""
         record = self._get(conn, table, ident)
         if record is None:
@@ -1272,11 +1797,16 @@ class Emulator(SystemEmulator):
         if add == (value in ids):
             return
         ids = [*ids, value] if add else [i for i in ids if i != value]
-        self._put(conn, table, {**record, list_field: ids, "updated_at": self._now()},
-                  (str(record["id"]),))
+        self._put(
+            conn,
+            table,
+            {**record, list_field: ids, "updated_at": self._now()},
+            (str(record["id"]),),
+        )
 
-    def _group_workspace(self, conn: Connection, group_id: str, workspace_id: str,
-                         add: bool) -> None:
+    def _group_workspace(
+        self, conn: Connection, group_id: str, workspace_id: str, add: bool
+    ) -> None:
         if self._get(conn, "workspaces", workspace_id) is None:
             return
         self._link(conn, "workspace_groups", group_id, "workspace_ids", workspace_id, add)
@@ -1291,23 +1821,30 @@ class Emulator(SystemEmulator):
             if entry is None:
                 continue
             total += (entry.get("time_in_minutes") or 0) * (entry.get("rate_in_cents") or 0) / 60
-            self._put(conn, "time_entries", {**entry, "is_invoiced": True,
-                                             "invoice_id": invoice_id, "updated_at": now},
-                      (str(entry["id"]),))
+            self._put(
+                conn,
+                "time_entries",
+                {**entry, "is_invoiced": True, "invoice_id": invoice_id, "updated_at": now},
+                (str(entry["id"]),),
+            )
         for eid in invoice.get("expense_ids") or []:
             expense = self._get(conn, "expenses", eid)
             if expense is None:
                 continue
             total += expense.get("amount_in_cents") or 0
-            self._put(conn, "expenses", {**expense, "is_invoiced": True, "updated_at": now},
-                      (str(expense["id"]),))
+            self._put(
+                conn,
+                "expenses",
+                {**expense, "is_invoiced": True, "updated_at": now},
+                (str(expense["id"]),),
+            )
         invoice = conn.tables["invoices"].rows[(invoice_id,)]
-        self._put(conn, "invoices", {**invoice, "balance_in_cents": round(total)},
-                  (invoice_id,))
+        self._put(conn, "invoices", {**invoice, "balance_in_cents": round(total)}, (invoice_id,))
 
     # -- custom field values --------------------------------------------------------------
-    def _cfv_upsert(self, conn: Connection, spec: Spec, params: dict[str, str],
-                    body: Any) -> Response:
+    def _cfv_upsert(
+        self, conn: Connection, spec: Spec, params: dict[str, str], body: Any
+    ) -> Response:
         """POST /custom_field_values: an upsert per (subject_type, subject_id, custom_field_id)."""
         items = self._wrapped(spec, body)
         errors: list[dict[str, Any]] = []
@@ -1319,11 +1856,13 @@ class Emulator(SystemEmulator):
         if errors:
             raise ApiError(422, errors)
         records = [self._cfv_write(conn, attrs) for attrs in prepared]
-        return json_response(self._envelope(conn, spec, records,
-                                            self._parse_query(params).includes))
+        return json_response(
+            self._envelope(conn, spec, records, self._parse_query(params).includes)
+        )
 
-    def _cfv_validate(self, conn: Connection, item: dict[str, Any]
-                      ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    def _cfv_validate(
+        self, conn: Connection, item: dict[str, Any]
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         errors = []
         for name in ("subject_type", "subject_id", "custom_field_id", "value"):
             if item.get(name) in (None, ""):
@@ -1355,8 +1894,12 @@ class Emulator(SystemEmulator):
         except (TypeError, ValueError):
             errors.append(_invalid("subject_id", "is not a number"))
             subject_id = 0
-        return {"subject_type": subject_type, "subject_id": subject_id, "value": value,
-                "custom_field": custom_field}, errors
+        return {
+            "subject_type": subject_type,
+            "subject_id": subject_id,
+            "value": value,
+            "custom_field": custom_field,
+        }, errors
 
     def _cfv_write(self, conn: Connection, attrs: dict[str, Any]) -> Record:
         custom_field = attrs["custom_field"]
@@ -1365,7 +1908,8 @@ class Emulator(SystemEmulator):
         existing = None
         if idx is not None:
             for key in idx.lookup(("subject_type", "subject_id")).get(
-                    (subject_type, str(subject_id)), []):
+                (subject_type, str(subject_id)), []
+            ):
                 rec = idx.table.rows[key]
                 if str(rec.get("custom_field_id")) == str(custom_field["id"]):
                     existing = rec
@@ -1377,14 +1921,22 @@ class Emulator(SystemEmulator):
             self._put(conn, "custom_field_values", record, (str(existing["id"]),))
             return record
         rid = self._new_id(conn, "custom_field_values")
-        record = {"id": rid, "subject_type": subject_type, "subject_id": subject_id,
-                  "custom_field_id": str(custom_field["id"]),
-                  "custom_field_name": custom_field.get("name"), "value": value,
-                  "display_value": display, "type": custom_field.get("value_type"),
-                  "created_at": now, "updated_at": now}
+        record = {
+            "id": rid,
+            "subject_type": subject_type,
+            "subject_id": subject_id,
+            "custom_field_id": str(custom_field["id"]),
+            "custom_field_name": custom_field.get("name"),
+            "value": value,
+            "display_value": display,
+            "type": custom_field.get("value_type"),
+            "created_at": now,
+            "updated_at": now,
+        }
         self._put(conn, "custom_field_values", record, (rid,))
-        self._link(conn, SUBJECT_TABLES[subject_type], subject_id, "custom_field_value_ids", rid,
-                   add=True)
+        self._link(
+            conn, SUBJECT_TABLES[subject_type], subject_id, "custom_field_value_ids", rid, add=True
+        )
         return record
 
     # -- external references --------------------------------------------------------------
@@ -1392,40 +1944,55 @@ class Emulator(SystemEmulator):
         item = (body or {}).get("external_reference")
         if not isinstance(item, dict):
             raise syntax_error()
-        required = ("subject_type", "subject_id", "service_name", "service_model",
-                    "service_model_ref")
+        required = (
+            "subject_type",
+            "subject_id",
+            "service_name",
+            "service_model",
+            "service_model_ref",
+        )
         if any(item.get(name) in (None, "") for name in required):
             raise syntax_error()
         subject_type = str(item["subject_type"])
         target = SUBJECT_TABLES.get(subject_type)
         if target is None:
             raise ApiError(422, [_invalid("subject_type", "is not included in the list")])
-        if (not str(item["subject_id"]).isdigit()
-                or self._get(conn, target, str(item["subject_id"])) is None):
+        if (
+            not str(item["subject_id"]).isdigit()
+            or self._get(conn, target, str(item["subject_id"])) is None
+        ):
             raise ApiError(422, [_invalid("subject", "must exist")])
         if item.get("status") not in (None, *EXTERNAL_REFERENCE_STATUSES):
             raise ApiError(422, [_invalid("status", "is not included in the list")])
         record = self._ext_ref_write(conn, subject_type, str(item["subject_id"]), item)
-        return json_response(self._envelope(conn, SPECS["external_references"], [record],
-                                            self._parse_query(params).includes))
+        return json_response(
+            self._envelope(
+                conn, SPECS["external_references"], [record], self._parse_query(params).includes
+            )
+        )
 
-    def _ext_ref_write(self, conn: Connection, subject_type: str, subject_id: str,
-                       item: dict[str, Any]) -> Record:
+    def _ext_ref_write(
+        self, conn: Connection, subject_type: str, subject_id: str, item: dict[str, Any]
+    ) -> Record:
         """Upsert on (subject_type, subject_id, service_name, service_model)."""
         idx = self._index(conn, "external_references")
         existing = None
         if idx is not None:
             for key in idx.lookup(("subject_type", "subject_id")).get(
-                    (subject_type, str(int(subject_id))), []):
+                (subject_type, str(int(subject_id))), []
+            ):
                 rec = idx.table.rows[key]
-                if (rec.get("service_name") == item.get("service_name")
-                        and rec.get("service_model") == item.get("service_model")):
+                if rec.get("service_name") == item.get("service_name") and rec.get(
+                    "service_model"
+                ) == item.get("service_model"):
                     existing = rec
                     break
         now = self._now()
-        fields = {"service_name": item.get("service_name"),
-                  "service_model": item.get("service_model"),
-                  "service_model_ref": str(item.get("service_model_ref"))}
+        fields = {
+            "service_name": item.get("service_name"),
+            "service_model": item.get("service_model"),
+            "service_model_ref": str(item.get("service_model_ref")),
+        }
         for name in ("status", "external_link", "external_message", "external_status"):
             if name in item:
                 fields[name] = item[name]
@@ -1437,12 +2004,24 @@ class Emulator(SystemEmulator):
             return record
         rid = self._new_id(conn, "external_references")
         target = SUBJECT_TABLES[subject_type]
-        record = {"id": rid, "subject_type": subject_type, "subject_id": int(subject_id),
-                  "subject_ref": {"key": target, "id": str(subject_id)},
-                  "service_name": None, "service_model": None, "service_model_ref": None,
-                  "status": "pending", "external_link": None, "external_message": None,
-                  "external_status": None, "locked": False, **fields,
-                  "last_synced_at": now, "created_at": now, "updated_at": now}
+        record = {
+            "id": rid,
+            "subject_type": subject_type,
+            "subject_id": int(subject_id),
+            "subject_ref": {"key": target, "id": str(subject_id)},
+            "service_name": None,
+            "service_model": None,
+            "service_model_ref": None,
+            "status": "pending",
+            "external_link": None,
+            "external_message": None,
+            "external_status": None,
+            "locked": False,
+            **fields,
+            "last_synced_at": now,
+            "created_at": now,
+            "updated_at": now,
+        }
         self._put(conn, "external_references", record, (rid,))
         self._link(conn, target, subject_id, "external_reference_ids", rid, add=True)
         return record
@@ -1463,8 +2042,10 @@ def _bool(value: Any) -> bool:
 
 
 def _archived_visible(params: dict[str, str]) -> bool:
-    return (_bool(params.get("include_archived", "false"))
-            or params.get("apply_default_filters", "").lower() == "false")
+    return (
+        _bool(params.get("include_archived", "false"))
+        or params.get("apply_default_filters", "").lower() == "false"
+    )
 
 
 def _bound(name: str, value: str) -> str:
@@ -1481,8 +2062,9 @@ def _date_range(value: str) -> tuple[str, str]:
             raise ValueError(value)
         return date.fromisoformat(first).isoformat(), date.fromisoformat(last).isoformat()
     except ValueError as err:
-        raise syntax_error("date_performed_between must be two dates as YYYY-MM-DD:YYYY-MM-DD, "
-                           f"got {value!r}") from err
+        raise syntax_error(
+            f"date_performed_between must be two dates as YYYY-MM-DD:YYYY-MM-DD, got {value!r}"
+        ) from err
 
 
 def _invalid(name: str, problem: str) -> dict[str, Any]:

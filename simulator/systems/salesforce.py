@@ -60,20 +60,43 @@ class SfField:
 
     def describe(self) -> dict[str, Any]:
         label = self.name.removesuffix("__c").replace("_", " ")
-        lengths = {"id": 18, "reference": 18, "string": 255, "picklist": 255, "url": 255,
-                   "phone": 40, "email": 80, "textarea": 255}
-        soap = {"id": "tns:ID", "reference": "tns:ID", "boolean": "xsd:boolean",
-                "currency": "xsd:double", "percent": "xsd:double", "double": "xsd:double",
-                "date": "xsd:date", "datetime": "xsd:dateTime"}
+        lengths = {
+            "id": 18,
+            "reference": 18,
+            "string": 255,
+            "picklist": 255,
+            "url": 255,
+            "phone": 40,
+            "email": 80,
+            "textarea": 255,
+        }
+        soap = {
+            "id": "tns:ID",
+            "reference": "tns:ID",
+            "boolean": "xsd:boolean",
+            "currency": "xsd:double",
+            "percent": "xsd:double",
+            "double": "xsd:double",
+            "date": "xsd:date",
+            "datetime": "xsd:dateTime",
+        }
         return {
-            "name": self.name, "label": label, "type": self.type,
+            "name": self.name,
+            "label": label,
+            "type": self.type,
             "soapType": soap.get(self.type, "xsd:string"),
-            "length": lengths.get(self.type, 0), "custom": self.custom,
-            "externalId": self.external_id, "idLookup": self.external_id or self.name == "Id",
-            "unique": self.external_id, "nillable": self.name not in READ_ONLY
-            and self.type != "boolean", "createable": self.updateable,
-            "updateable": self.updateable, "filterable": True, "sortable": True,
-            "calculated": False, "referenceTo": [self.reference_to] if self.reference_to else [],
+            "length": lengths.get(self.type, 0),
+            "custom": self.custom,
+            "externalId": self.external_id,
+            "idLookup": self.external_id or self.name == "Id",
+            "unique": self.external_id,
+            "nillable": self.name not in READ_ONLY and self.type != "boolean",
+            "createable": self.updateable,
+            "updateable": self.updateable,
+            "filterable": True,
+            "sortable": True,
+            "calculated": False,
+            "referenceTo": [self.reference_to] if self.reference_to else [],
             "relationshipName": self.relationship,
         }
 
@@ -108,23 +131,43 @@ def _f(spec: str) -> tuple[SfField, ...]:
 
 _AUDIT = "CreatedDate:datetime LastModifiedDate:datetime SystemModstamp:datetime"
 OBJECTS: dict[str, SfObject] = {
-    "Account": SfObject("Account", "Accounts", "001", _f(
-        "Id:id Name:string ParentId:reference>Account/Parent Type:picklist Industry:picklist "
-        "Website:url Phone:phone BillingStreet:textarea BillingCity:string "
-        "BillingPostalCode:string BillingCountry:string BillingCountryCode:picklist "
-        "CurrencyIsoCode:picklist OwnerId:reference>User/Owner Tax_Id__c:string "
-        "Conform_Id__c:string! ERP_Customer_Number__c:string Ultimate_Parent_Conform_Id__c:string "
-        "Open_AR__c:currency Overdue_AR__c:currency Last_Payment_Date__c:date "
-        f"{_AUDIT} IsDeleted:boolean"), ("Name",)),
-    "Opportunity": SfObject("Opportunity", "Opportunities", "006", _f(
-        "Id:id Name:string AccountId:reference>Account/Account StageName:picklist "
-        "CloseDate:date Amount:currency CurrencyIsoCode:picklist Probability:percent "
-        "IsClosed:boolean IsWon:boolean Type:picklist OwnerId:reference>User/Owner "
-        f"PSA_Project_Code__c:string {_AUDIT} IsDeleted:boolean"),
-        ("Name", "StageName", "CloseDate")),
-    "User": SfObject("User", "Users", "005", _f(
-        "Id:id Username:string FirstName:string LastName:string Name:string Email:email "
-        f"Title:string IsActive:boolean {_AUDIT}"), ("Username", "LastName", "Email")),
+    "Account": SfObject(
+        "Account",
+        "Accounts",
+        "001",
+        _f(
+            "Id:id Name:string ParentId:reference>Account/Parent Type:picklist Industry:picklist "
+            "Website:url Phone:phone BillingStreet:textarea BillingCity:string "
+            "BillingPostalCode:string BillingCountry:string BillingCountryCode:picklist "
+            "CurrencyIsoCode:picklist OwnerId:reference>User/Owner Tax_Id__c:string "
+            "Conform_Id__c:string! ERP_Customer_Number__c:string Ultimate_Parent_Conform_Id__c:string "  # noqa: E501
+            "Open_AR__c:currency Overdue_AR__c:currency Last_Payment_Date__c:date "
+            f"{_AUDIT} IsDeleted:boolean"
+        ),
+        ("Name",),
+    ),
+    "Opportunity": SfObject(
+        "Opportunity",
+        "Opportunities",
+        "006",
+        _f(
+            "Id:id Name:string AccountId:reference>Account/Account StageName:picklist "
+            "CloseDate:date Amount:currency CurrencyIsoCode:picklist Probability:percent "
+            "IsClosed:boolean IsWon:boolean Type:picklist OwnerId:reference>User/Owner "
+            f"PSA_Project_Code__c:string {_AUDIT} IsDeleted:boolean"
+        ),
+        ("Name", "StageName", "CloseDate"),
+    ),
+    "User": SfObject(
+        "User",
+        "Users",
+        "005",
+        _f(
+            "Id:id Username:string FirstName:string LastName:string Name:string Email:email "
+            f"Title:string IsActive:boolean {_AUDIT}"
+        ),
+        ("Username", "LastName", "Email"),
+    ),
 }
 PREFIX_TO_OBJECT = {o.key_prefix: o.name for o in OBJECTS.values()}
 DRIFT_FIELD = SfField("Segment__c", "picklist", custom=True)
@@ -187,14 +230,15 @@ class ApiError(Exception):
 class WriteError(Exception):
     """A per-record failure: a collection result error, or a single-row 400."""
 
-    def __init__(self, code: str, message: str, fields: list[str] | None = None,
-                 status: int = 400):
+    def __init__(self, code: str, message: str, fields: list[str] | None = None, status: int = 400):
         super().__init__(message)
         self.code, self.message, self.fields, self.status = code, message, fields or [], status
 
     def result(self) -> dict[str, Any]:
-        return {"success": False, "errors": [
-            {"statusCode": self.code, "message": self.message, "fields": self.fields}]}
+        return {
+            "success": False,
+            "errors": [{"statusCode": self.code, "message": self.message, "fields": self.fields}],
+        }
 
     def api_error(self) -> ApiError:
         return ApiError(self.status, self.code, self.message, self.fields or None)
@@ -205,7 +249,8 @@ def not_found(message: str = NOT_FOUND_MSG) -> ApiError:
 
 
 # -- SOQL: tokens and parser ----------------------------------------------------------------------
-_TOKEN_RE = re.compile(r"""
+_TOKEN_RE = re.compile(
+    r"""
  (?P<ws>\s+)
 |(?P<str>'(?:[^'\\]|\\.)*')
 |(?P<datetime>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?(?:Z|[+-]\d{2}:?\d{2}))
@@ -214,9 +259,10 @@ _TOKEN_RE = re.compile(r"""
 |(?P<op>!=|<>|<=|>=|=|<|>)
 |(?P<lp>\()|(?P<rp>\))|(?P<comma>,)
 |(?P<ident>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)
-""", re.X)
-_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", '"': '"', "'": "'",
-            "\\": "\\"}
+""",
+    re.X,
+)
+_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", '"': '"', "'": "'", "\\": "\\"}
 
 
 @dataclass
@@ -239,8 +285,9 @@ class SoqlError(Exception):
         col = pos - start + 1
         line = text.split("\n")[row - 1]
         # Salesforce echoes the query line with a caret under the offending token
-        super().__init__(f"\n{line}\n{' ' * (col - 1)}^\nERROR at Row:{row}:Column:{col}\n"
-                         f"{message}")
+        super().__init__(
+            f"\n{line}\n{' ' * (col - 1)}^\nERROR at Row:{row}:Column:{col}\n{message}"
+        )
         self.code = code
 
 
@@ -316,9 +363,13 @@ def _decode_string(tok: Tok, text: str, like: bool) -> str:
             elif nxt in "%_":
                 out.append(nxt)
             else:
-                raise SoqlError("MALFORMED_QUERY", text, tok.pos,
-                                f"Invalid string literal '{body}'. Illegal character sequence "
-                                f"'\\{nxt}' in string literal.")
+                raise SoqlError(
+                    "MALFORMED_QUERY",
+                    text,
+                    tok.pos,
+                    f"Invalid string literal '{body}'. Illegal character sequence "
+                    f"'\\{nxt}' in string literal.",
+                )
             i += 2
         else:
             out.append(ch)
@@ -343,8 +394,9 @@ class _Parser:
 
     def fail(self, tok: Tok | None = None, message: str | None = None) -> SoqlError:
         tok = tok or self.tok
-        return SoqlError("MALFORMED_QUERY", self.text, tok.pos,
-                         message or f"unexpected token: {tok.shown()}")
+        return SoqlError(
+            "MALFORMED_QUERY", self.text, tok.pos, message or f"unexpected token: {tok.shown()}"
+        )
 
     def expect_kw(self, word: str) -> Tok:
         if not self.tok.is_kw(word):
@@ -360,8 +412,11 @@ class _Parser:
         self.expect_kw("SELECT")
         count = False
         select: list[Tok] = []
-        if (self.tok.is_kw("COUNT") and self.toks[self.i + 1].kind == "lp"
-                and self.toks[self.i + 2].kind == "rp"):
+        if (
+            self.tok.is_kw("COUNT")
+            and self.toks[self.i + 1].kind == "lp"
+            and self.toks[self.i + 2].kind == "rp"
+        ):
             self.i += 3
             count = True
         else:
@@ -407,8 +462,10 @@ class _Parser:
     def _select_item(self) -> Tok:
         tok = self.tok
         if tok.kind == "lp":
-            raise self.fail(message="unexpected token: '(' (child relationship subqueries are "
-                            "not supported by the Conform simulator)")
+            raise self.fail(
+                message="unexpected token: '(' (child relationship subqueries are "
+                "not supported by the Conform simulator)"
+            )
         tok = self.expect("ident")
         if self.tok.kind == "lp":
             if tok.text.upper() == "FIELDS":
@@ -418,8 +475,10 @@ class _Parser:
                     raise self.fail(which)
                 self.expect("rp")
                 return Tok("fields", which.text.upper(), tok.pos)
-            raise self.fail(message=f"unexpected token: '(' (aggregate function {tok.text} "
-                            "is not supported by the Conform simulator; only COUNT())")
+            raise self.fail(
+                message=f"unexpected token: '(' (aggregate function {tok.text} "
+                "is not supported by the Conform simulator; only COUNT())"
+            )
         return tok
 
     def _order_item(self) -> OrderItem:
@@ -528,7 +587,11 @@ class Path:
 Getter = Callable[[Record], Any]
 Pred = Callable[[Record], bool]
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
 
 
 def _casefold(v: Any) -> Any:
@@ -559,8 +622,14 @@ def _converter(typ: str) -> Callable[[Any], Any]:
     return lambda v: v if isinstance(v, str) else None  # id, reference, date
 
 
-_TYPE_WORD = {"id": "id", "reference": "id", "boolean": "boolean", "date": "date",
-              "datetime": "dateTime", **{t: "double" for t in NUMBER_TYPES}}
+_TYPE_WORD = {
+    "id": "id",
+    "reference": "id",
+    "boolean": "boolean",
+    "date": "date",
+    "datetime": "dateTime",
+    **{t: "double" for t in NUMBER_TYPES},
+}
 
 
 @dataclass
@@ -605,17 +674,27 @@ class Emulator(SystemEmulator):
 
     # -- hooks ----------------------------------------------------------------------------------
     def rate_limited(self) -> Response:
-        return json_response([{"message": "TotalRequests Limit exceeded.",
-                               "errorCode": "REQUEST_LIMIT_EXCEEDED"}], 403,
-                             self._limit_headers(None))
+        return json_response(
+            [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}],
+            403,
+            self._limit_headers(None),
+        )
 
     def server_error(self) -> Response:
-        return json_response([{"message": "Server temporarily unavailable. Please try again "
-                               "later.", "errorCode": "SERVER_UNAVAILABLE"}], 503)
+        return json_response(
+            [
+                {
+                    "message": "Server temporarily unavailable. Please try again later.",
+                    "errorCode": "SERVER_UNAVAILABLE",
+                }
+            ],
+            503,
+        )
 
     def unauthorized(self) -> Response:
-        return json_response([{"message": "Session expired or invalid",
-                               "errorCode": "INVALID_SESSION_ID"}], 401)
+        return json_response(
+            [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}], 401
+        )
 
     def malform(self, obj: str, record: Record) -> Record:
         variant = zlib.crc32(str(record.get("Id")).encode()) % 2
@@ -635,10 +714,15 @@ class Emulator(SystemEmulator):
     def connection_info(self, conn: Connection) -> dict[str, Any]:
         s = conn.settings
         base = self.ctx.base_url
-        return {"login_url": base, "instance_url": base,
-                "api_version": str(s.get("api_version", "60.0")),
-                **{k: s.get(k) for k in ("client_id", "client_secret", "username", "password",
-                                         "security_token")}}
+        return {
+            "login_url": base,
+            "instance_url": base,
+            "api_version": str(s.get("api_version", "60.0")),
+            **{
+                k: s.get(k)
+                for k in ("client_id", "client_secret", "username", "password", "security_token")
+            },
+        }
 
     # -- schema helpers -------------------------------------------------------------------------
     def fields_of(self, obj: str) -> dict[str, SfField]:
@@ -665,7 +749,7 @@ class Emulator(SystemEmulator):
         async def data(request: Request) -> Response:
             raw = request.scope.get("raw_path") or request.url.path.encode()
             path = raw.decode("latin-1").split("?", 1)[0]
-            segs = [unquote(s) for s in path[len(DATA_PREFIX):].split("/") if s]
+            segs = [unquote(s) for s in path[len(DATA_PREFIX) :].split("/") if s]
             body = await request.body() if request.method in ("POST", "PATCH", "PUT") else b""
             return self.dispatch(request, segs, body)
 
@@ -691,8 +775,11 @@ class Emulator(SystemEmulator):
                 return fail("invalid_client", "invalid client credentials")
         if grant not in ("password", "client_credentials"):
             return fail("unsupported_grant_type", "grant type not supported")
-        conns = [c for c in self.store.connections_of(self.system)
-                 if c.settings.get("client_id") == client_id]
+        conns = [
+            c
+            for c in self.store.connections_of(self.system)
+            if c.settings.get("client_id") == client_id
+        ]
         if not client_id or not conns:
             return fail("invalid_client_id", "client identifier invalid")
         conns = [c for c in conns if c.settings.get("client_secret") == secret]
@@ -710,11 +797,17 @@ class Emulator(SystemEmulator):
         base = self.ctx.base_url
         issued_at = str(int(self.store.now().timestamp() * 1000))
         id_url = f"{base}/id/{org_id}/{user_id}"
-        signature = base64.b64encode(hmac.new(secret.encode(), (id_url + issued_at).encode(),
-                                              hashlib.sha256).digest()).decode()
-        body: dict[str, Any] = {"access_token": tok.value, "instance_url": base, "id": id_url,
-                                "token_type": "Bearer", "issued_at": issued_at,
-                                "signature": signature}
+        signature = base64.b64encode(
+            hmac.new(secret.encode(), (id_url + issued_at).encode(), hashlib.sha256).digest()
+        ).decode()
+        body: dict[str, Any] = {
+            "access_token": tok.value,
+            "instance_url": base,
+            "id": id_url,
+            "token_type": "Bearer",
+            "issued_at": issued_at,
+            "signature": signature,
+        }
         if grant == "client_credentials":
             body = {**body, "scope": "api", "api_instance_url": base}
         return json_response(body)
@@ -763,8 +856,16 @@ class Emulator(SystemEmulator):
         used = self._count_call(conn)
         headers = self._limit_headers(conn)
         if used > self._limit(conn):
-            return json_response([{"message": "TotalRequests Limit exceeded.",
-                                   "errorCode": "REQUEST_LIMIT_EXCEEDED"}], 403, headers)
+            return json_response(
+                [
+                    {
+                        "message": "TotalRequests Limit exceeded.",
+                        "errorCode": "REQUEST_LIMIT_EXCEEDED",
+                    }
+                ],
+                403,
+                headers,
+            )
         try:
             response = self._route(request, conn, segs, body)
         except ApiError as exc:
@@ -772,16 +873,18 @@ class Emulator(SystemEmulator):
         response.headers.update(headers)
         return response
 
-    def _route(self, request: Request, conn: Connection, segs: list[str],
-               body: bytes) -> Response:
+    def _route(self, request: Request, conn: Connection, segs: list[str], body: bytes) -> Response:
         version = self._version(conn, segs[0])
         rest, method = segs[1:], request.method
         head = rest[0] if rest else ""
 
         def only(*allowed: str) -> None:
             if method not in allowed:
-                raise ApiError(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{method}' not "
-                               f"allowed. Allowed are {','.join(allowed)}")
+                raise ApiError(
+                    405,
+                    "METHOD_NOT_ALLOWED",
+                    f"HTTP Method '{method}' not allowed. Allowed are {','.join(allowed)}",
+                )
 
         if not rest:
             only("GET")
@@ -794,8 +897,9 @@ class Emulator(SystemEmulator):
             if len(rest) == 2:
                 return self._query_more(conn, rest[1])
             batch = self._batch_size(request.headers.get("sforce-query-options", ""))
-            return self._query(conn, version, request.query_params.get("q"),
-                               head == "queryAll", batch)
+            return self._query(
+                conn, version, request.query_params.get("q"), head == "queryAll", batch
+            )
         if head == "sobjects":
             return self._sobjects(request, conn, version, rest[1:], body, only)
         if head == "composite" and len(rest) >= 2 and rest[1] == "sobjects":
@@ -803,8 +907,11 @@ class Emulator(SystemEmulator):
         raise not_found()
 
     def _method_not_allowed(self, request: Request, allowed: str) -> Response:
-        return ApiError(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{request.method}' not "
-                        f"allowed. Allowed are {allowed}").response()
+        return ApiError(
+            405,
+            "METHOD_NOT_ALLOWED",
+            f"HTTP Method '{request.method}' not allowed. Allowed are {allowed}",
+        ).response()
 
     def _max_version(self, conn: Connection | None) -> int:
         configured = str((conn.settings if conn else {}).get("api_version", "60.0"))
@@ -817,17 +924,47 @@ class Emulator(SystemEmulator):
         return seg[1:]
 
     def _versions(self, conn: Connection | None) -> list[dict[str, str]]:
-        return [{"label": _version_label(n), "url": f"{DATA_PREFIX}/v{n}.0", "version": f"{n}.0"}
-                for n in range(MIN_VERSION, self._max_version(conn) + 1)]
+        return [
+            {"label": _version_label(n), "url": f"{DATA_PREFIX}/v{n}.0", "version": f"{n}.0"}
+            for n in range(MIN_VERSION, self._max_version(conn) + 1)
+        ]
 
     @staticmethod
     def _resources(version: str) -> dict[str, str]:
         base = f"{DATA_PREFIX}/v{version}"
-        names = ("tooling", "metadata", "eclair", "folders", "prechatForms", "async-queries",
-                 "query", "serviceTemplates", "chatter", "tabs", "appMenu", "quickActions",
-                 "queryAll", "commerce", "wave", "analytics", "search", "identity", "composite",
-                 "parameterizedSearch", "theme", "nouns", "recent", "licensing", "limits",
-                 "process", "async", "jobs", "sobjects", "actions", "support")
+        names = (
+            "tooling",
+            "metadata",
+            "eclair",
+            "folders",
+            "prechatForms",
+            "async-queries",
+            "query",
+            "serviceTemplates",
+            "chatter",
+            "tabs",
+            "appMenu",
+            "quickActions",
+            "queryAll",
+            "commerce",
+            "wave",
+            "analytics",
+            "search",
+            "identity",
+            "composite",
+            "parameterizedSearch",
+            "theme",
+            "nouns",
+            "recent",
+            "licensing",
+            "limits",
+            "process",
+            "async",
+            "jobs",
+            "sobjects",
+            "actions",
+            "support",
+        )
         return {n: f"{base}/{n}" for n in names}
 
     def _limits(self, conn: Connection) -> dict[str, Any]:
@@ -851,8 +988,9 @@ class Emulator(SystemEmulator):
             return MAX_BATCH
         return max(MIN_BATCH, min(MAX_BATCH, int(m.group(1))))
 
-    def _query(self, conn: Connection, version: str, q: str | None, include_deleted: bool,
-               batch: int) -> Response:
+    def _query(
+        self, conn: Connection, version: str, q: str | None, include_deleted: bool, batch: int
+    ) -> Response:
         if not q or not q.strip():
             raise ApiError(400, "MALFORMED_QUERY", "A query string has to be specified")
         try:
@@ -891,18 +1029,18 @@ class Emulator(SystemEmulator):
 
             keys.sort(key=sort_key, reverse=desc)
         end = None if c.limit is None else c.offset + c.limit
-        return keys[c.offset:end] if c.offset or end is not None else keys
+        return keys[c.offset : end] if c.offset or end is not None else keys
 
-    def _page(self, conn: Connection, cursor: Cursor, locator: str | None,
-              start: int) -> dict[str, Any]:
+    def _page(
+        self, conn: Connection, cursor: Cursor, locator: str | None, start: int
+    ) -> dict[str, Any]:
         table = conn.tables.get(cursor.obj)
-        chunk = cursor.keys[start:start + cursor.batch]
+        chunk = cursor.keys[start : start + cursor.batch]
         records = []
         for key in chunk:
             rec = table.rows.get(key) if table is not None else None
             if rec is not None:
-                records.append(self._project(conn, cursor.obj, rec, cursor.proj,
-                                             cursor.version))
+                records.append(self._project(conn, cursor.obj, rec, cursor.proj, cursor.version))
         end = start + len(chunk)
         out: dict[str, Any] = {"totalSize": len(cursor.keys), "done": end >= len(cursor.keys)}
         if not out["done"]:
@@ -923,19 +1061,25 @@ class Emulator(SystemEmulator):
     def _query_more(self, conn: Connection, ident: str) -> Response:
         locator, _, offset = ident.rpartition("-")
         cursor = self._cursors.get(locator)
-        if cursor is None or cursor.connection != conn.name or not offset.isdigit() \
-                or int(offset) > len(cursor.keys):
+        if (
+            cursor is None
+            or cursor.connection != conn.name
+            or not offset.isdigit()
+            or int(offset) > len(cursor.keys)
+        ):
             raise ApiError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
         self._cursors.move_to_end(locator)
         with self.store.lock:
             return json_response(self._page(conn, cursor, locator, int(offset)))
 
-    def _project(self, conn: Connection, obj: str, rec: Record, proj: dict[str, Any],
-                 version: str) -> dict[str, Any]:
+    def _project(
+        self, conn: Connection, obj: str, rec: Record, proj: dict[str, Any], version: str
+    ) -> dict[str, Any]:
         rec_id = rec.get("Id")
         rec = self.render(obj, rec, rec_id)
-        out: dict[str, Any] = {"attributes": {
-            "type": obj, "url": f"{DATA_PREFIX}/v{version}/sobjects/{obj}/{rec_id}"}}
+        out: dict[str, Any] = {
+            "attributes": {"type": obj, "url": f"{DATA_PREFIX}/v{version}/sobjects/{obj}/{rec_id}"}
+        }
         for name, sub in proj.items():
             if sub is None:
                 out[name] = rec.get(name)
@@ -943,26 +1087,35 @@ class Emulator(SystemEmulator):
             fk, target, child = sub
             table = conn.tables.get(target)
             related = table.get(rec.get(fk)) if table is not None and rec.get(fk) else None
-            out[name] = None if related is None else self._project(conn, target, related,
-                                                                   child, version)
+            out[name] = (
+                None if related is None else self._project(conn, target, related, child, version)
+            )
         return out
 
     # -- SOQL compilation -----------------------------------------------------------------------
     def _compile(self, q: Soql, conn: Connection) -> Compiled:
         obj = self.sobject(q.obj.text)
         if obj is None:
-            raise SoqlError("INVALID_TYPE", q.text, q.obj.pos,
-                            f"sObject type '{q.obj.text}' is not supported. If you are "
-                            "attempting to use a custom object, be sure to append the '__c' "
-                            "after the entity name. Please reference your WSDL or the describe "
-                            "call for the appropriate names.")
+            raise SoqlError(
+                "INVALID_TYPE",
+                q.text,
+                q.obj.pos,
+                f"sObject type '{q.obj.text}' is not supported. If you are "
+                "attempting to use a custom object, be sure to append the '__c' "
+                "after the entity name. Please reference your WSDL or the describe "
+                "call for the appropriate names.",
+            )
         proj: dict[str, Any] = {}
         seen: set[str] = set()
         for tok in q.select:
             if tok.kind == "fields":
                 if tok.text != "STANDARD" and (q.limit is None or q.limit > 200):
-                    raise SoqlError("MALFORMED_QUERY", q.text, tok.pos, "The SOQL FIELDS "
-                                    "function must have a LIMIT of at most 200")
+                    raise SoqlError(
+                        "MALFORMED_QUERY",
+                        q.text,
+                        tok.pos,
+                        "The SOQL FIELDS function must have a LIMIT of at most 200",
+                    )
                 for f in self.fields_of(obj.name).values():
                     if tok.text == "ALL" or f.custom == (tok.text == "CUSTOM"):
                         proj.setdefault(f.name, None)
@@ -971,8 +1124,12 @@ class Emulator(SystemEmulator):
             path = self._resolve(q.text, obj.name, tok)
             dotted = ".".join(path.names()).lower()
             if dotted in seen:
-                raise SoqlError("MALFORMED_QUERY", q.text, tok.pos,
-                                f"duplicate field selected: {'.'.join(path.names())}")
+                raise SoqlError(
+                    "MALFORMED_QUERY",
+                    q.text,
+                    tok.pos,
+                    f"duplicate field selected: {'.'.join(path.names())}",
+                )
             seen.add(dotted)
             node = proj
             for rel, fk, target in path.rels:
@@ -988,8 +1145,9 @@ class Emulator(SystemEmulator):
             raw = self._getter(conn, path)
             order.append(((lambda r, g=raw, c=conv: c(g(r))), item.desc, item.nulls_first))
         if q.offset is not None and q.offset > MAX_OFFSET:
-            raise ApiError(400, "NUMBER_OUTSIDE_VALID_RANGE",
-                           f"Maximum SOQL offset allowed is {MAX_OFFSET}")
+            raise ApiError(
+                400, "NUMBER_OUTSIDE_VALID_RANGE", f"Maximum SOQL offset allowed is {MAX_OFFSET}"
+            )
         return Compiled(obj, proj, pred, order, q.count, q.limit, q.offset or 0)
 
     def _resolve(self, text: str, obj: str, tok: Tok) -> Path:
@@ -997,23 +1155,37 @@ class Emulator(SystemEmulator):
         rels: list[tuple[str, str, str]] = []
         current = obj
         for seg in segs[:-1]:
-            found = next((f for f in self.fields_of(current).values()
-                          if f.relationship and f.relationship.lower() == seg.lower()), None)
+            found = next(
+                (
+                    f
+                    for f in self.fields_of(current).values()
+                    if f.relationship and f.relationship.lower() == seg.lower()
+                ),
+                None,
+            )
             if found is None or found.reference_to is None or found.relationship is None:
-                raise SoqlError("INVALID_FIELD", text, tok.pos,
-                                f"Didn't understand relationship '{seg}' in field path. If you "
-                                "are attempting to use a custom relationship, be sure to append "
-                                "the '__r' after the custom relationship name. Please reference "
-                                "your WSDL or the describe call for the appropriate names.")
+                raise SoqlError(
+                    "INVALID_FIELD",
+                    text,
+                    tok.pos,
+                    f"Didn't understand relationship '{seg}' in field path. If you "
+                    "are attempting to use a custom relationship, be sure to append "
+                    "the '__r' after the custom relationship name. Please reference "
+                    "your WSDL or the describe call for the appropriate names.",
+                )
             rels.append((found.relationship, found.name, found.reference_to))
             current = found.reference_to
         f = self.fields_of(current).get(segs[-1].lower())
         if f is None:
-            raise SoqlError("INVALID_FIELD", text, tok.pos,
-                            f"No such column '{segs[-1]}' on entity '{current}'. If you are "
-                            "attempting to use a custom field, be sure to append the '__c' after "
-                            "the custom field name. Please reference your WSDL or the describe "
-                            "call for the appropriate names.")
+            raise SoqlError(
+                "INVALID_FIELD",
+                text,
+                tok.pos,
+                f"No such column '{segs[-1]}' on entity '{current}'. If you are "
+                "attempting to use a custom field, be sure to append the '__c' after "
+                "the custom field name. Please reference your WSDL or the describe "
+                "call for the appropriate names.",
+            )
         return Path(rels, f)
 
     @staticmethod
@@ -1057,8 +1229,12 @@ class Emulator(SystemEmulator):
         op = cond.op
         if op == "LIKE":
             if f.type not in STRING_TYPES or cond.lits[0].kind != "str":
-                raise SoqlError("INVALID_FIELD", text, cond.path.pos,
-                                f"invalid operator on {f.type} field: LIKE")
+                raise SoqlError(
+                    "INVALID_FIELD",
+                    text,
+                    cond.path.pos,
+                    f"invalid operator on {f.type} field: LIKE",
+                )
             pattern = self._like_regex(cond.lits[0].value)
             return lambda r: (v := raw(r)) is not None and pattern.fullmatch(str(v)) is not None
         if op in ("IN", "NOTIN"):
@@ -1110,8 +1286,12 @@ class Emulator(SystemEmulator):
             ok, value = lit.kind == "str", lit.value
             if ok:
                 if not is_valid(lit.value):
-                    raise SoqlError("INVALID_QUERY_FILTER_OPERATOR", text, lit.tok.pos,
-                                    f"invalid ID field: {lit.value}")
+                    raise SoqlError(
+                        "INVALID_QUERY_FILTER_OPERATOR",
+                        text,
+                        lit.tok.pos,
+                        f"invalid ID field: {lit.value}",
+                    )
                 value = to18(lit.value)
         elif typ in NUMBER_TYPES:
             ok, value = lit.kind == "num", lit.value
@@ -1123,29 +1303,48 @@ class Emulator(SystemEmulator):
             ok, value = lit.kind == "datetime", lit.value
         if not ok:
             word = _TYPE_WORD.get(typ, "string")
-            quoted = "should be enclosed in quotes" if word in ("string", "id") else \
-                "should not be enclosed in quotes"
-            raise SoqlError("INVALID_FIELD", text, lit.tok.pos,
-                            f"value of filter criterion for field '{f.name}' must be of type "
-                            f"{word} and {quoted}")
+            quoted = (
+                "should be enclosed in quotes"
+                if word in ("string", "id")
+                else "should not be enclosed in quotes"
+            )
+            raise SoqlError(
+                "INVALID_FIELD",
+                text,
+                lit.tok.pos,
+                f"value of filter criterion for field '{f.name}' must be of type "
+                f"{word} and {quoted}",
+            )
         return value
 
     # -- sObject resources ----------------------------------------------------------------------
-    def _sobjects(self, request: Request, conn: Connection, version: str, rest: list[str],
-                  body: bytes, only: Callable[..., None]) -> Response:
+    def _sobjects(
+        self,
+        request: Request,
+        conn: Connection,
+        version: str,
+        rest: list[str],
+        body: bytes,
+        only: Callable[..., None],
+    ) -> Response:
         if not rest:
             only("GET")
-            return json_response({"encoding": "UTF-8", "maxBatchSize": MAX_COLLECTION,
-                                  "sobjects": [self._describe_global(o, version)
-                                               for o in OBJECTS.values()]})
+            return json_response(
+                {
+                    "encoding": "UTF-8",
+                    "maxBatchSize": MAX_COLLECTION,
+                    "sobjects": [self._describe_global(o, version) for o in OBJECTS.values()],
+                }
+            )
         obj = self.sobject(rest[0])
         if obj is None:
             raise not_found()
         if len(rest) == 1:
             only("GET", "POST")
             if request.method == "GET":
-                return json_response({"objectDescribe": self._describe_global(obj, version),
-                                      "recentItems": []})
+                return json_response(
+                    {"objectDescribe": self._describe_global(obj, version), "recentItems": []}
+                )
             return self._create_one(request, conn, obj, self._json(body))
         if len(rest) == 2 and rest[1] == "describe":
             only("GET")
@@ -1171,8 +1370,9 @@ class Emulator(SystemEmulator):
                 rec = self._live_record(conn, obj, ids[0])
                 return json_response(self._full_record(conn, obj, rec, version, request))
             update_only = request.query_params.get("updateOnly", "").lower() == "true"
-            return self._upsert_one(request, conn, obj, ext, rest[2], self._json(body),
-                                    version, update_only)
+            return self._upsert_one(
+                request, conn, obj, ext, rest[2], self._json(body), version, update_only
+            )
         raise not_found()
 
     @staticmethod
@@ -1181,16 +1381,32 @@ class Emulator(SystemEmulator):
 
     def _describe_global(self, obj: SfObject, version: str) -> dict[str, Any]:
         base = f"{DATA_PREFIX}/v{version}/sobjects/{obj.name}"
-        return {"name": obj.name, "label": obj.name, "labelPlural": obj.label_plural,
-                "keyPrefix": obj.key_prefix, "custom": False, "queryable": True,
-                "retrieveable": True, "searchable": True, "createable": True,
-                "updateable": True, "deletable": obj.soft_delete, "replicateable": True,
-                "urls": {"sobject": base, "describe": f"{base}/describe",
-                         "rowTemplate": f"{base}/{{ID}}"}}
+        return {
+            "name": obj.name,
+            "label": obj.name,
+            "labelPlural": obj.label_plural,
+            "keyPrefix": obj.key_prefix,
+            "custom": False,
+            "queryable": True,
+            "retrieveable": True,
+            "searchable": True,
+            "createable": True,
+            "updateable": True,
+            "deletable": obj.soft_delete,
+            "replicateable": True,
+            "urls": {
+                "sobject": base,
+                "describe": f"{base}/describe",
+                "rowTemplate": f"{base}/{{ID}}",
+            },
+        }
 
     def _describe(self, obj: SfObject, version: str) -> dict[str, Any]:
-        return {**self._describe_global(obj, version), "childRelationships": [],
-                "fields": [f.describe() for f in self.fields_of(obj.name).values()]}
+        return {
+            **self._describe_global(obj, version),
+            "childRelationships": [],
+            "fields": [f.describe() for f in self.fields_of(obj.name).values()],
+        }
 
     @staticmethod
     def _json(body: bytes) -> Any:
@@ -1207,8 +1423,9 @@ class Emulator(SystemEmulator):
 
     def _live_record(self, conn: Connection, obj: SfObject, rec_id: str) -> Record:
         if not is_valid(rec_id):
-            raise not_found(f"Provided external ID field does not exist or is not "
-                            f"accessible: {rec_id}")
+            raise not_found(
+                f"Provided external ID field does not exist or is not accessible: {rec_id}"
+            )
         rec = self._record_by_id(conn, obj, rec_id)
         if rec is None:
             raise not_found()
@@ -1216,19 +1433,24 @@ class Emulator(SystemEmulator):
             raise ApiError(404, "ENTITY_IS_DELETED", "entity is deleted")
         return rec
 
-    def _full_record(self, conn: Connection, obj: SfObject, rec: Record, version: str,
-                     request: Request) -> dict[str, Any]:
+    def _full_record(
+        self, conn: Connection, obj: SfObject, rec: Record, version: str, request: Request
+    ) -> dict[str, Any]:
         wanted = request.query_params.get("fields")
         fields = self.fields_of(obj.name)
         if wanted:
             names = []
             for name in (n.strip() for n in wanted.split(",") if n.strip()):
                 if name.lower() not in fields:
-                    raise ApiError(400, "INVALID_FIELD", f"No such column '{name}' on entity "
-                                   f"'{obj.name}'. If you are attempting to use a custom field, "
-                                   "be sure to append the '__c' after the custom field name. "
-                                   "Please reference your WSDL or the describe call for the "
-                                   "appropriate names.")
+                    raise ApiError(
+                        400,
+                        "INVALID_FIELD",
+                        f"No such column '{name}' on entity "
+                        f"'{obj.name}'. If you are attempting to use a custom field, "
+                        "be sure to append the '__c' after the custom field name. "
+                        "Please reference your WSDL or the describe call for the "
+                        "appropriate names.",
+                    )
                 names.append(fields[name.lower()].name)
         else:
             names = [f.name for f in fields.values()]
@@ -1237,11 +1459,16 @@ class Emulator(SystemEmulator):
     def _ext_field(self, obj: SfObject, name: str) -> SfField:
         f = self.fields_of(obj.name).get(name.lower())
         if f is None:
-            raise not_found(f"Provided external ID field does not exist or is not "
-                            f"accessible: {name}")
+            raise not_found(
+                f"Provided external ID field does not exist or is not accessible: {name}"
+            )
         if not f.external_id and f.name != "Id":
-            raise ApiError(400, "INVALID_FIELD", f"Field name provided, {f.name} is not an "
-                           f"External ID or indexed field for {obj.name}")
+            raise ApiError(
+                400,
+                "INVALID_FIELD",
+                f"Field name provided, {f.name} is not an "
+                f"External ID or indexed field for {obj.name}",
+            )
         return f
 
     def _ext_index(self, conn: Connection, obj: SfObject, ext: SfField) -> dict[str, list[str]]:
@@ -1258,12 +1485,15 @@ class Emulator(SystemEmulator):
     def _now(self) -> str:
         return sf_datetime(self.store.now())
 
-    def _coerce(self, obj: SfObject, body: Any, inserting: bool,
-                allow_id: str | None = None) -> dict[str, Any]:
+    def _coerce(
+        self, obj: SfObject, body: Any, inserting: bool, allow_id: str | None = None
+    ) -> dict[str, Any]:
         """Validate a write body against the schema; returns canonical-name -> value."""
         if not isinstance(body, dict):
-            raise WriteError("JSON_PARSER_ERROR", "Cannot deserialize instance of "
-                             f"{obj.name} from a non-object JSON value")
+            raise WriteError(
+                "JSON_PARSER_ERROR",
+                f"Cannot deserialize instance of {obj.name} from a non-object JSON value",
+            )
         fields = self.fields_of(obj.name)
         out: dict[str, Any] = {}
         for name, value in body.items():
@@ -1271,18 +1501,25 @@ class Emulator(SystemEmulator):
                 continue
             f = fields.get(name.lower())
             if f is None:
-                raise WriteError("INVALID_FIELD",
-                                 f"No such column '{name}' on sobject of type {obj.name}")
+                raise WriteError(
+                    "INVALID_FIELD", f"No such column '{name}' on sobject of type {obj.name}"
+                )
             if f.name == "Id" and allow_id is not None and value in (allow_id, allow_id[:15]):
                 continue
             if not f.updateable:
                 if f.name == "Id" and inserting:
-                    raise WriteError("INVALID_FIELD_FOR_INSERT_UPDATE",
-                                     "cannot specify Id in an insert call", ["Id"])
-                raise WriteError("INVALID_FIELD_FOR_INSERT_UPDATE",
-                                 f"Unable to create/update fields: {f.name}. Please check the "
-                                 "security settings of this field and verify that it is "
-                                 "read/write for your profile or permission set.", [f.name])
+                    raise WriteError(
+                        "INVALID_FIELD_FOR_INSERT_UPDATE",
+                        "cannot specify Id in an insert call",
+                        ["Id"],
+                    )
+                raise WriteError(
+                    "INVALID_FIELD_FOR_INSERT_UPDATE",
+                    f"Unable to create/update fields: {f.name}. Please check the "
+                    "security settings of this field and verify that it is "
+                    "read/write for your profile or permission set.",
+                    [f.name],
+                )
             out[f.name] = self._coerce_value(f, value)
         return out
 
@@ -1290,20 +1527,28 @@ class Emulator(SystemEmulator):
     def _coerce_value(f: SfField, value: Any) -> Any:
         def bad() -> WriteError:
             kind = type(value).__name__.upper()
-            return WriteError("JSON_PARSER_ERROR", f"Cannot deserialize instance of {f.type} "
-                              f"from VALUE_{kind} value {value} or request may be missing a "
-                              f"required field", [f.name])
+            return WriteError(
+                "JSON_PARSER_ERROR",
+                f"Cannot deserialize instance of {f.type} "
+                f"from VALUE_{kind} value {value} or request may be missing a "
+                f"required field",
+                [f.name],
+            )
 
         if value is None:
             return None
         typ = f.type
         if typ in ("id", "reference"):
-            ok = isinstance(value, str) and is_valid(value) and (
-                f.reference_to is None or value[:3] == OBJECTS[f.reference_to].key_prefix)
+            ok = (
+                isinstance(value, str)
+                and is_valid(value)
+                and (f.reference_to is None or value[:3] == OBJECTS[f.reference_to].key_prefix)
+            )
             if not ok:
                 label = f.reference_to or "Record"
-                raise WriteError("MALFORMED_ID",
-                                 f"{label} ID: id value of incorrect type: {value}", [f.name])
+                raise WriteError(
+                    "MALFORMED_ID", f"{label} ID: id value of incorrect type: {value}", [f.name]
+                )
             return to18(value)
         if typ in NUMBER_TYPES:
             if isinstance(value, bool) or not isinstance(value, int | float | str):
@@ -1343,13 +1588,17 @@ class Emulator(SystemEmulator):
                 self._id_seq[obj.key_prefix] = n
                 return candidate
 
-    def _new_record(self, conn: Connection, obj: SfObject, changes: dict[str, Any],
-                    rec_id: str | None = None) -> Record:
+    def _new_record(
+        self, conn: Connection, obj: SfObject, changes: dict[str, Any], rec_id: str | None = None
+    ) -> Record:
         """Build (not store) a new record; raises REQUIRED_FIELD_MISSING."""
         missing = [n for n in obj.required if changes.get(n) in (None, "")]
         if missing:
-            raise WriteError("REQUIRED_FIELD_MISSING",
-                             f"Required fields are missing: [{', '.join(missing)}]", missing)
+            raise WriteError(
+                "REQUIRED_FIELD_MISSING",
+                f"Required fields are missing: [{', '.join(missing)}]",
+                missing,
+            )
         table = conn.table(obj.name, ("Id",))
         now = self._now()
         rec: Record = {f.name: None for f in OBJECTS[obj.name].fields}
@@ -1360,16 +1609,19 @@ class Emulator(SystemEmulator):
             rec["IsDeleted"] = False
         if obj.name == "User":
             rec["Name"] = rec.get("Name") or " ".join(
-                x for x in (rec.get("FirstName"), rec.get("LastName")) if x)
+                x for x in (rec.get("FirstName"), rec.get("LastName")) if x
+            )
             if rec.get("IsActive") is None:
                 rec["IsActive"] = True
         return rec
 
-    def _store_update(self, conn: Connection, obj: SfObject, rec: Record,
-                      changes: dict[str, Any]) -> None:
+    def _store_update(
+        self, conn: Connection, obj: SfObject, rec: Record, changes: dict[str, Any]
+    ) -> None:
         now = self._now()
         conn.table(obj.name, ("Id",)).upsert(
-            {**rec, **changes, "LastModifiedDate": now, "SystemModstamp": now})
+            {**rec, **changes, "LastModifiedDate": now, "SystemModstamp": now}
+        )
 
     def _target(self, conn: Connection, obj: SfObject, rec_id: Any) -> Record:
         """The record a collection item addresses, or the per-record error Salesforce gives."""
@@ -1378,8 +1630,9 @@ class Emulator(SystemEmulator):
         if not is_valid(rec_id):
             raise WriteError("MALFORMED_ID", f"malformed id {rec_id}", ["Id"])
         if rec_id[:3] != obj.key_prefix:
-            raise WriteError("MALFORMED_ID",
-                             f"{obj.name} ID: id value of incorrect type: {rec_id}", ["Id"])
+            raise WriteError(
+                "MALFORMED_ID", f"{obj.name} ID: id value of incorrect type: {rec_id}", ["Id"]
+            )
         rec = self._record_by_id(conn, obj, rec_id)
         if rec is None:
             raise WriteError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")
@@ -1387,15 +1640,22 @@ class Emulator(SystemEmulator):
             raise WriteError("ENTITY_IS_DELETED", "entity is deleted")
         return rec
 
-    def _write_response(self, request: Request, conn: Connection, obj: str, body: Any,
-                        status: int, response: Any, **extra: Any) -> Response:
+    def _write_response(
+        self,
+        request: Request,
+        conn: Connection,
+        obj: str,
+        body: Any,
+        status: int,
+        response: Any,
+        **extra: Any,
+    ) -> Response:
         self.log_write(request, conn.name, status, body, response, object=obj, **extra)
         if status == 204:
             return Response(status_code=204)
         return json_response(response, status)
 
-    def _create_one(self, request: Request, conn: Connection, obj: SfObject,
-                    body: Any) -> Response:
+    def _create_one(self, request: Request, conn: Connection, obj: SfObject, body: Any) -> Response:
         with self.store.lock:
             try:
                 rec = self._new_record(conn, obj, self._coerce(obj, body, inserting=True))
@@ -1403,11 +1663,11 @@ class Emulator(SystemEmulator):
                 raise exc.api_error() from None
             conn.table(obj.name, ("Id",)).upsert(rec)
             result = {"id": rec["Id"], "success": True, "errors": []}
-            return self._write_response(request, conn, obj.name, body, 201, result,
-                                        id=rec["Id"])
+            return self._write_response(request, conn, obj.name, body, 201, result, id=rec["Id"])
 
-    def _update_one(self, request: Request, conn: Connection, obj: SfObject, rec_id: str,
-                    body: Any) -> Response:
+    def _update_one(
+        self, request: Request, conn: Connection, obj: SfObject, rec_id: str, body: Any
+    ) -> Response:
         with self.store.lock:
             rec = self._live_record(conn, obj, rec_id)
             try:
@@ -1417,18 +1677,31 @@ class Emulator(SystemEmulator):
             self._store_update(conn, obj, rec, changes)
             return self._write_response(request, conn, obj.name, body, 204, None, id=rec["Id"])
 
-    def _delete_one(self, request: Request, conn: Connection, obj: SfObject,
-                    rec_id: str) -> Response:
+    def _delete_one(
+        self, request: Request, conn: Connection, obj: SfObject, rec_id: str
+    ) -> Response:
         with self.store.lock:
             rec = self._live_record(conn, obj, rec_id)
             if not obj.soft_delete:
-                raise ApiError(400, "INVALID_TYPE_FOR_OPERATION",
-                               f"entity type {obj.name} does not support delete")
+                raise ApiError(
+                    400,
+                    "INVALID_TYPE_FOR_OPERATION",
+                    f"entity type {obj.name} does not support delete",
+                )
             self._store_update(conn, obj, rec, {"IsDeleted": True})
             return self._write_response(request, conn, obj.name, None, 204, None, id=rec["Id"])
 
-    def _upsert_one(self, request: Request, conn: Connection, obj: SfObject, ext: SfField,
-                    value: str, body: Any, version: str, update_only: bool) -> Response:
+    def _upsert_one(
+        self,
+        request: Request,
+        conn: Connection,
+        obj: SfObject,
+        ext: SfField,
+        value: str,
+        body: Any,
+        version: str,
+        update_only: bool,
+    ) -> Response:
         with self.store.lock:
             if ext.name == "Id":
                 rec = self._record_by_id(conn, obj, value)
@@ -1440,8 +1713,9 @@ class Emulator(SystemEmulator):
             if not ids and (update_only or ext.name == "Id"):
                 raise not_found()
             try:
-                changes = self._coerce(obj, body, inserting=not ids,
-                                       allow_id=ids[0] if ids else None)
+                changes = self._coerce(
+                    obj, body, inserting=not ids, allow_id=ids[0] if ids else None
+                )
                 if ext.name != "Id":
                     changes[ext.name] = value
                 if ids:
@@ -1455,45 +1729,71 @@ class Emulator(SystemEmulator):
             except WriteError as exc:
                 raise exc.api_error() from None
             result = {"id": rec_id, "success": True, "errors": [], "created": status == 201}
-            return self._write_response(request, conn, obj.name, body, status, result,
-                                        id=rec_id)
+            return self._write_response(request, conn, obj.name, body, status, result, id=rec_id)
 
     # -- sObject Collections --------------------------------------------------------------------
-    def _collections(self, request: Request, conn: Connection, version: str, rest: list[str],
-                     body: bytes, only: Callable[..., None]) -> Response:
+    def _collections(
+        self,
+        request: Request,
+        conn: Connection,
+        version: str,
+        rest: list[str],
+        body: bytes,
+        only: Callable[..., None],
+    ) -> Response:
         if len(rest) == 2:
             only("PATCH")
             obj = self.sobject(rest[0])
             if obj is None:
                 raise not_found()
-            return self._collection_write(request, conn, body, "upsert", obj,
-                                          self._ext_field(obj, rest[1]))
+            return self._collection_write(
+                request, conn, body, "upsert", obj, self._ext_field(obj, rest[1])
+            )
         if rest:
             raise not_found()
         only("PATCH", "POST", "DELETE")
         if request.method == "DELETE":
             return self._collection_delete(request, conn)
-        return self._collection_write(request, conn, body,
-                                      "update" if request.method == "PATCH" else "create")
+        return self._collection_write(
+            request, conn, body, "update" if request.method == "PATCH" else "create"
+        )
 
     @staticmethod
     def _rolled_back() -> dict[str, Any]:
-        return {"success": False, "errors": [{
-            "statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
-            "message": "Record rolled back because not all records were valid and the request "
-                       "was using AllOrNone header", "fields": []}]}
+        return {
+            "success": False,
+            "errors": [
+                {
+                    "statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+                    "message": "Record rolled back because not all records were valid and the request "  # noqa: E501
+                    "was using AllOrNone header",
+                    "fields": [],
+                }
+            ],
+        }
 
-    def _collection_write(self, request: Request, conn: Connection, raw: bytes, mode: str,
-                          upsert_obj: SfObject | None = None,
-                          ext: SfField | None = None) -> Response:
+    def _collection_write(
+        self,
+        request: Request,
+        conn: Connection,
+        raw: bytes,
+        mode: str,
+        upsert_obj: SfObject | None = None,
+        ext: SfField | None = None,
+    ) -> Response:
         body = self._json(raw)
         if not isinstance(body, dict) or not isinstance(body.get("records"), list):
-            raise ApiError(400, "JSON_PARSER_ERROR",
-                           "The request body must be an object with a records array")
+            raise ApiError(
+                400, "JSON_PARSER_ERROR", "The request body must be an object with a records array"
+            )
         records = body["records"]
         if len(records) > MAX_COLLECTION:
-            raise ApiError(400, "EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more "
-                           f"than {MAX_COLLECTION} records into this call")
+            raise ApiError(
+                400,
+                "EXCEEDED_ID_LIMIT",
+                "record limit reached. cannot submit more "
+                f"than {MAX_COLLECTION} records into this call",
+            )
         all_or_none = bool(body.get("allOrNone", False))
         with self.store.lock:
             # plan every record first, so allOrNone can refuse the lot before anything changes
@@ -1527,12 +1827,20 @@ class Emulator(SystemEmulator):
                     if mode == "upsert":
                         result["created"] = kind == "create"
                     results.append(result)
-            return self._write_response(request, conn, upsert_obj.name if upsert_obj else "*",
-                                        body, 200, results)
+            return self._write_response(
+                request, conn, upsert_obj.name if upsert_obj else "*", body, 200, results
+            )
 
-    def _plan(self, conn: Connection, mode: str, item: Any, upsert_obj: SfObject | None,
-              ext: SfField | None, index: dict[str, list[str]] | None,
-              planned: dict[str, Record]) -> tuple[str, SfObject, Record, dict[str, Any]]:
+    def _plan(
+        self,
+        conn: Connection,
+        mode: str,
+        item: Any,
+        upsert_obj: SfObject | None,
+        ext: SfField | None,
+        index: dict[str, list[str]] | None,
+        planned: dict[str, Record],
+    ) -> tuple[str, SfObject, Record, dict[str, Any]]:
         if not isinstance(item, dict):
             raise WriteError("JSON_PARSER_ERROR", "each record must be a JSON object")
         attrs = item.get("attributes")
@@ -1549,8 +1857,9 @@ class Emulator(SystemEmulator):
             return "update", obj, rec, self._coerce(obj, fields, inserting=False)
         if mode == "create":
             if rec_id is not None:
-                raise WriteError("INVALID_FIELD_FOR_INSERT_UPDATE",
-                                 "cannot specify Id in an insert call", ["Id"])
+                raise WriteError(
+                    "INVALID_FIELD_FOR_INSERT_UPDATE", "cannot specify Id in an insert call", ["Id"]
+                )
             rec = self._new_record(conn, obj, self._coerce(obj, fields, inserting=True))
             return "create", obj, rec, {}
         assert ext is not None
@@ -1563,8 +1872,11 @@ class Emulator(SystemEmulator):
         assert index is not None
         ids = index.get(str(value).casefold(), [])
         if len(ids) > 1:
-            raise WriteError("DUPLICATE_EXTERNAL_ID", f"{ext.name}: more than one record found "
-                             f"for external id field: [{', '.join(ids)}]", [ext.name])
+            raise WriteError(
+                "DUPLICATE_EXTERNAL_ID",
+                f"{ext.name}: more than one record found for external id field: [{', '.join(ids)}]",
+                [ext.name],
+            )
         changes = self._coerce(obj, fields, inserting=not ids)
         if ids:
             rec = planned.get(ids[0]) or self._target(conn, obj, ids[0])
@@ -1582,20 +1894,27 @@ class Emulator(SystemEmulator):
         if not ids:
             raise ApiError(400, "MISSING_ARGUMENT", "ids parameter is required")
         if len(ids) > MAX_COLLECTION:
-            raise ApiError(400, "EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more "
-                           f"than {MAX_COLLECTION} records into this call")
+            raise ApiError(
+                400,
+                "EXCEEDED_ID_LIMIT",
+                "record limit reached. cannot submit more "
+                f"than {MAX_COLLECTION} records into this call",
+            )
         all_or_none = request.query_params.get("allOrNone", "").lower() == "true"
         with self.store.lock:
             plans: list[tuple[SfObject, Record] | WriteError] = []
             for rec_id in ids:
-                obj = self.sobject(PREFIX_TO_OBJECT.get(rec_id[:3], "")) \
-                    if is_valid(rec_id) else None
+                obj = (
+                    self.sobject(PREFIX_TO_OBJECT.get(rec_id[:3], "")) if is_valid(rec_id) else None
+                )
                 try:
                     if obj is None:
                         raise WriteError("MALFORMED_ID", f"malformed id {rec_id}", ["Id"])
                     if not obj.soft_delete:
-                        raise WriteError("INVALID_TYPE_FOR_OPERATION",
-                                         f"entity type {obj.name} does not support delete")
+                        raise WriteError(
+                            "INVALID_TYPE_FOR_OPERATION",
+                            f"entity type {obj.name} does not support delete",
+                        )
                     plans.append((obj, self._target(conn, obj, rec_id)))
                 except WriteError as exc:
                     plans.append(exc)

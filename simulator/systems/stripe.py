@@ -48,9 +48,16 @@ def new_id(prefix: str) -> str:
 class StripeError(Exception):
     """An error answered in Stripe's ``{"error": {...}}`` shape."""
 
-    def __init__(self, status: int, message: str, *, type: str = "invalid_request_error",
-                 code: str | None = None, param: str | None = None,
-                 headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        type: str = "invalid_request_error",
+        code: str | None = None,
+        param: str | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(message)
         self.status = status
         self.message = message
@@ -78,8 +85,7 @@ def unknown_param(name: str) -> StripeError:
 
 
 def no_such(label: str, ident: str, param: str = "id", status: int = 404) -> StripeError:
-    return StripeError(status, f"No such {label}: '{ident}'", code="resource_missing",
-                       param=param)
+    return StripeError(status, f"No such {label}: '{ident}'", code="resource_missing", param=param)
 
 
 # -- form encoding --------------------------------------------------------------------------
@@ -140,11 +146,13 @@ def as_list(value: Any) -> list[Any]:
 def parse_int(value: Any, param: str) -> int:
     if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
         return int(value)
-    raise StripeError(400, f"Invalid integer: {value if isinstance(value, str) else ''}",
-                      param=param)
+    raise StripeError(
+        400, f"Invalid integer: {value if isinstance(value, str) else ''}", param=param
+    )
 
 
 # -- resources ------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Resource:
@@ -156,28 +164,82 @@ class Resource:
     search_fields: dict[str, str] = field(default_factory=dict)  # field -> "str" | "num"
 
 
-RESOURCES: dict[str, Resource] = {r.path: r for r in (
-    Resource("customers", "customer", "customer", {"email": "email"},
-             search_fields={"created": "num", "email": "str", "name": "str", "phone": "str"}),
-    Resource("invoices", "invoice", "invoice",
-             {"customer": "customer", "status": "status", "collection_method":
-              "collection_method", "subscription": "subscription"}, frozenset({"customer"}),
-             {"created": "num", "currency": "str", "customer": "str", "number": "str",
-              "receipt_number": "str", "status": "str", "subscription": "str", "total": "num"}),
-    Resource("payment_intents", "payment_intent", "payment_intent", {"customer": "customer"},
-             frozenset({"customer"}),
-             {"amount": "num", "created": "num", "currency": "str", "customer": "str",
-              "status": "str"}),
-    Resource("charges", "charge", "charge",
-             {"customer": "customer", "payment_intent": "payment_intent"},
-             frozenset({"customer", "payment_intent"}),
-             {"amount": "num", "created": "num", "currency": "str", "customer": "str",
-              "refunded": "bool", "status": "str"}),
-    Resource("events", "event", "event", {}, frozenset({"type"})),
-)}
+RESOURCES: dict[str, Resource] = {
+    r.path: r
+    for r in (
+        Resource(
+            "customers",
+            "customer",
+            "customer",
+            {"email": "email"},
+            search_fields={"created": "num", "email": "str", "name": "str", "phone": "str"},
+        ),
+        Resource(
+            "invoices",
+            "invoice",
+            "invoice",
+            {
+                "customer": "customer",
+                "status": "status",
+                "collection_method": "collection_method",
+                "subscription": "subscription",
+            },
+            frozenset({"customer"}),
+            {
+                "created": "num",
+                "currency": "str",
+                "customer": "str",
+                "number": "str",
+                "receipt_number": "str",
+                "status": "str",
+                "subscription": "str",
+                "total": "num",
+            },
+        ),
+        Resource(
+            "payment_intents",
+            "payment_intent",
+            "payment_intent",
+            {"customer": "customer"},
+            frozenset({"customer"}),
+            {
+                "amount": "num",
+                "created": "num",
+                "currency": "str",
+                "customer": "str",
+                "status": "str",
+            },
+        ),
+        Resource(
+            "charges",
+            "charge",
+            "charge",
+            {"customer": "customer", "payment_intent": "payment_intent"},
+            frozenset({"customer", "payment_intent"}),
+            {
+                "amount": "num",
+                "created": "num",
+                "currency": "str",
+                "customer": "str",
+                "refunded": "bool",
+                "status": "str",
+            },
+        ),
+        Resource("events", "event", "event", {}, frozenset({"type"})),
+    )
+}
 LIST_PARAMS = {"limit", "starting_after", "ending_before", "created", "expand"}
-CUSTOMER_FIELDS = {"address", "balance", "description", "email", "metadata", "name", "phone",
-                   "tax_exempt", "expand"}
+CUSTOMER_FIELDS = {
+    "address",
+    "balance",
+    "description",
+    "email",
+    "metadata",
+    "name",
+    "phone",
+    "tax_exempt",
+    "expand",
+}
 ADDRESS_FIELDS = ("city", "country", "line1", "line2", "postal_code", "state")
 INVOICE_ANY_STATUS = {"metadata", "description", "footer", "expand"}
 INVOICE_DRAFT_ONLY = {"due_date", "collection_method", "days_until_due", "auto_advance"}
@@ -224,8 +286,9 @@ class _Order:
         """Add a record just upserted into ``table`` without rebuilding (writes at 1M rows)."""
         created, ident = _created(record), record["id"]
         n = len(self.ids)
-        i = bisect.bisect_right(range(n), (created, ident),
-                                key=lambda j: (self.created[j], self.ids[j]))
+        i = bisect.bisect_right(
+            range(n), (created, ident), key=lambda j: (self.created[j], self.ids[j])
+        )
         self.created.insert(i, created)
         self.ids.insert(i, ident)
         for j in range(i, n + 1):
@@ -239,14 +302,17 @@ class _Order:
 
 # -- search query language -------------------------------------------------------------------
 
-_TOKEN = re.compile(r"""
+_TOKEN = re.compile(
+    r"""
     \s*(?:
       (?P<and>AND\b) | (?P<or>OR\b)
     | (?P<clause>(?P<neg>-)?
         (?P<field>metadata\[(?P<mq>['"])(?P<mkey>[^'"]+)(?P=mq)\]|[a-z_][a-z0-9_.]*)
         (?P<op>:|~|>=|<=|>|<)
         (?:(?P<q>['"])(?P<sval>(?:\\.|(?!(?P=q)).)*)(?P=q)|(?P<nval>-?\d+(?:\.\d+)?|null)))
-    )""", re.VERBOSE)
+    )""",
+    re.VERBOSE,
+)
 
 
 @dataclass(frozen=True)
@@ -262,9 +328,14 @@ def parse_search(query: str, res: Resource) -> tuple[str, list[Clause]]:
     """Stripe's search query language (subset): clauses joined by AND or OR (not mixed),
     ``field:'v'`` exact (case-insensitive), ``~`` substring, ``> < >= <=`` on numbers,
     ``metadata['k']:'v'``, ``-`` negation, ``null`` for a missing value."""
+
     def invalid(detail: str) -> StripeError:
-        return StripeError(400, f"Invalid query: {detail}. See https://stripe.com/docs/search"
-                           "#search-query-language for the query syntax.", param="query")
+        return StripeError(
+            400,
+            f"Invalid query: {detail}. See https://stripe.com/docs/search"
+            "#search-query-language for the query syntax.",
+            param="query",
+        )
 
     pos, clauses, joins = 0, [], set()
     expect_clause = True
@@ -272,7 +343,7 @@ def parse_search(query: str, res: Resource) -> tuple[str, list[Clause]]:
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if not m or m.end() == pos:
-            raise invalid(f"unexpected input at position {pos}: {text[pos:pos + 20]!r}")
+            raise invalid(f"unexpected input at position {pos}: {text[pos : pos + 20]!r}")
         pos = m.end()
         if m.group("clause"):
             if not expect_clause:
@@ -282,10 +353,12 @@ def parse_search(query: str, res: Resource) -> tuple[str, list[Clause]]:
             name = "metadata" if meta is not None else fld
             if meta is None and name not in res.search_fields:
                 raise StripeError(
-                    400, f"Field `{name}` is an unsupported search field for resource "
+                    400,
+                    f"Field `{name}` is an unsupported search field for resource "
                     f"`{res.path}`. See https://stripe.com/docs/search#query-fields-for-"
                     f"{res.path.replace('_', '-')} for a list of supported fields.",
-                    param="query")
+                    param="query",
+                )
             op = m.group("op")
             if m.group("q"):
                 value: Any = re.sub(r"\\(.)", r"\1", m.group("sval"))
@@ -334,12 +407,14 @@ def _clause_matches(clause: Clause, record: Record) -> bool:
     else:
         if not isinstance(actual, int | float) or isinstance(actual, bool):
             return False
-        hit = {">": actual > want, "<": actual < want, ">=": actual >= want,
-               "<=": actual <= want}[clause.op]
+        hit = {">": actual > want, "<": actual < want, ">=": actual >= want, "<=": actual <= want}[
+            clause.op
+        ]
     return hit != clause.negate
 
 
 # -- idempotency ----------------------------------------------------------------------------
+
 
 @dataclass
 class _Saved:
@@ -366,32 +441,46 @@ class Emulator(SystemEmulator):
 
     # -- hooks ----------------------------------------------------------------------------
     def rate_limited(self) -> Response:
-        err = StripeError(429, "Request rate limit exceeded. You can learn more about rate "
-                          "limits here https://stripe.com/docs/rate-limits.", code="rate_limit")
+        err = StripeError(
+            429,
+            "Request rate limit exceeded. You can learn more about rate "
+            "limits here https://stripe.com/docs/rate-limits.",
+            code="rate_limit",
+        )
         return json_response(err.body(), 429)
 
     def server_error(self) -> Response:
-        err = StripeError(500, "Sorry, something went wrong. We've already been notified of "
-                          "the problem, but if you need any help, you can reach us at "
-                          "support.stripe.com/contact.", type="api_error")
+        err = StripeError(
+            500,
+            "Sorry, something went wrong. We've already been notified of "
+            "the problem, but if you need any help, you can reach us at "
+            "support.stripe.com/contact.",
+            type="api_error",
+        )
         return json_response(err.body(), 500)
 
     def unauthorized(self, key: str | None = None) -> Response:
         if key:
             message = f"Invalid API Key provided: {mask_key(key)}"
         else:
-            message = ("You did not provide an API key. You need to provide your API key in "
-                       "the Authorization header, using Bearer auth (e.g. 'Authorization: "
-                       "Bearer YOUR_SECRET_KEY'). See https://stripe.com/docs/api#"
-                       "authentication for details, or we can help at "
-                       "https://support.stripe.com/.")
-        return json_response(StripeError(401, message).body(), 401,
-                             {"WWW-Authenticate": 'Basic realm="Stripe"'})
+            message = (
+                "You did not provide an API key. You need to provide your API key in "
+                "the Authorization header, using Bearer auth (e.g. 'Authorization: "
+                "Bearer YOUR_SECRET_KEY'). See https://stripe.com/docs/api#"
+                "authentication for details, or we can help at "
+                "https://support.stripe.com/."
+            )
+        return json_response(
+            StripeError(401, message).body(), 401, {"WWW-Authenticate": 'Basic realm="Stripe"'}
+        )
 
     def malform(self, obj: str, record: Record) -> Record:
         if obj == "charges":
-            record["currency"] = "US$" if record.get("currency") == "usd" else \
-                str(record.get("currency", "")).upper() + "$"
+            record["currency"] = (
+                "US$"
+                if record.get("currency") == "usd"
+                else str(record.get("currency", "")).upper() + "$"
+            )
         elif obj == "invoices":
             due = record.get("amount_due")
             record["amount_due"] = f"{due / 100:.2f}" if isinstance(due, int) else "0.00"
@@ -399,19 +488,26 @@ class Emulator(SystemEmulator):
             amount = record.get("amount")
             record["amount"] = f"{amount / 100:.2f}" if isinstance(amount, int) else "0.00"
         elif obj == "customers" and isinstance(record.get("address"), dict):
-            record["address"] = {**record["address"], "country": "Singapore"
-                                 if record["address"].get("country") == "SG" else "Unknown"}
+            record["address"] = {
+                **record["address"],
+                "country": "Singapore" if record["address"].get("country") == "SG" else "Unknown",
+            }
         else:
             record["created"] = None
         return record
 
     def drift_fields(self, obj: str) -> dict[str, Any]:
-        return {"customers": {"invoice_credit_balance": {}},
-                "invoices": {"customer_tax_ids": []}}.get(obj, {})
+        return {
+            "customers": {"invoice_credit_balance": {}},
+            "invoices": {"customer_tax_ids": []},
+        }.get(obj, {})
 
     def connection_info(self, conn: Connection) -> dict[str, Any]:
-        return {"base_url": self.ctx.base_url, "api_key": conn.settings.get("api_key"),
-                "account_id": conn.settings.get("account_id")}
+        return {
+            "base_url": self.ctx.base_url,
+            "api_key": conn.settings.get("api_key"),
+            "account_id": conn.settings.get("account_id"),
+        }
 
     # -- plumbing -------------------------------------------------------------------------
     def _conn_for_key(self, key: str) -> Connection | None:
@@ -432,8 +528,9 @@ class Emulator(SystemEmulator):
         return int(self.store.now().timestamp())
 
     def _error(self, request: Request, err: StripeError) -> Response:
-        return json_response(err.body(request.scope.get("stripe.request_id")), err.status,
-                             err.headers or None)
+        return json_response(
+            err.body(request.scope.get("stripe.request_id")), err.status, err.headers or None
+        )
 
     def routes(self, app: FastAPI) -> None:
         @app.middleware("http")
@@ -446,8 +543,9 @@ class Emulator(SystemEmulator):
             if response is None:
                 response = await call_next(request)
             response.headers["Request-Id"] = request_id
-            response.headers["Stripe-Version"] = (request.headers.get("stripe-version")
-                                                  or DEFAULT_API_VERSION)
+            response.headers["Stripe-Version"] = (
+                request.headers.get("stripe-version") or DEFAULT_API_VERSION
+            )
             return response
 
         for res in RESOURCES.values():
@@ -459,19 +557,17 @@ class Emulator(SystemEmulator):
 
         @app.post("/v1/customers/{ident}")
         async def update_customer(request: Request, ident: str) -> Response:
-            return await self._write(request,
-                                     lambda p: self._update_customer(request, ident, p))
+            return await self._write(request, lambda p: self._update_customer(request, ident, p))
 
         @app.delete("/v1/customers/{ident}")
         async def delete_customer(request: Request, ident: str) -> Response:
-            return await self._write(request,
-                                     lambda p: self._delete_customer(request, ident, p),
-                                     idempotent=False)
+            return await self._write(
+                request, lambda p: self._delete_customer(request, ident, p), idempotent=False
+            )
 
         @app.post("/v1/invoices/{ident}")
         async def update_invoice(request: Request, ident: str) -> Response:
-            return await self._write(request,
-                                     lambda p: self._update_invoice(request, ident, p))
+            return await self._write(request, lambda p: self._update_invoice(request, ident, p))
 
         @app.post("/v1/payment_intents/{ident}")
         async def update_payment_intent(request: Request, ident: str) -> Response:
@@ -479,10 +575,15 @@ class Emulator(SystemEmulator):
 
         @app.api_route("/{rest:path}", methods=["GET", "POST", "DELETE", "PUT", "PATCH"])
         async def unrecognized(request: Request, rest: str) -> Response:
-            return self._error(request, StripeError(
-                404, f"Unrecognized request URL ({request.method}: {request.url.path}). "
-                "Please see https://stripe.com/docs or we can help at "
-                "https://support.stripe.com/."))
+            return self._error(
+                request,
+                StripeError(
+                    404,
+                    f"Unrecognized request URL ({request.method}: {request.url.path}). "
+                    "Please see https://stripe.com/docs or we can help at "
+                    "https://support.stripe.com/.",
+                ),
+            )
 
     def _authenticate(self, request: Request) -> Response | None:
         header = request.headers.get("authorization", "")
@@ -502,10 +603,16 @@ class Emulator(SystemEmulator):
             return self.unauthorized(key)
         account = request.headers.get("stripe-account")
         if account and account != conn.settings.get("account_id"):
-            return json_response(StripeError(
-                403, f"The provided key '{mask_key(key)}' does not have access to account "
-                f"'{account}' (or that account does not exist). Application access may have "
-                "been revoked.", code="account_invalid").body(), 403)
+            return json_response(
+                StripeError(
+                    403,
+                    f"The provided key '{mask_key(key)}' does not have access to account "
+                    f"'{account}' (or that account does not exist). Application access may have "
+                    "been revoked.",
+                    code="account_invalid",
+                ).body(),
+                403,
+            )
         request.scope["stripe.connection"] = conn
         return None
 
@@ -542,8 +649,7 @@ class Emulator(SystemEmulator):
             return {"id": record["id"], "object": "customer", "deleted": True}
         return self.render(res.path, record, record["id"])
 
-    def _retrieve(self, request: Request, conn: Connection, res: Resource,
-                  ident: str) -> Response:
+    def _retrieve(self, request: Request, conn: Connection, res: Resource, ident: str) -> Response:
         for name in self._query(request):
             if name != "expand":
                 raise unknown_param(name)
@@ -567,8 +673,11 @@ class Emulator(SystemEmulator):
         gte, lte = _range(params.get("created"), "created")
         after, before = params.get("starting_after"), params.get("ending_before")
         if after and before:
-            raise StripeError(400, "You may only specify one of these parameters: "
-                              "ending_before, starting_after.", param="ending_before")
+            raise StripeError(
+                400,
+                "You may only specify one of these parameters: ending_before, starting_after.",
+                param="ending_before",
+            )
         checks: list[Callable[[Record], bool]] = []
         indexed: tuple[str, list[str]] | None = None
         for name, fld in res.eq_filters.items():
@@ -582,17 +691,21 @@ class Emulator(SystemEmulator):
                     checks.append(lambda r, f=fld, v=value: r.get(f) == v)
         if res.path == "invoices" and "due_date" in params:
             dlo, dhi = _range(params["due_date"], "due_date")
-            checks.append(lambda r: isinstance(r.get("due_date"), int)
-                          and dlo <= r["due_date"] <= dhi)
+            checks.append(
+                lambda r: isinstance(r.get("due_date"), int) and dlo <= r["due_date"] <= dhi
+            )
         if res.path == "events":
             if "type" in params and "types" in params:
-                raise StripeError(400, "You cannot specify both type and types.",
-                                  param="types")
-            types = as_list(params["types"]) if "types" in params else (
-                [params["type"]] if "type" in params else [])
+                raise StripeError(400, "You cannot specify both type and types.", param="types")
+            types = (
+                as_list(params["types"])
+                if "types" in params
+                else ([params["type"]] if "type" in params else [])
+            )
             if any("*" in t for t in types):
-                checks.append(lambda r: any(fnmatch.fnmatchcase(str(r.get("type")), t)
-                                            for t in types))
+                checks.append(
+                    lambda r: any(fnmatch.fnmatchcase(str(r.get("type")), t) for t in types)
+                )
             elif types:
                 indexed = ("type", types)
         if res.path == "customers":
@@ -605,8 +718,9 @@ class Emulator(SystemEmulator):
             cursor = after or before
             if cursor:
                 if not isinstance(cursor, str) or cursor not in order.pos:
-                    raise no_such(res.label, str(cursor),
-                                  "starting_after" if after else "ending_before", 400)
+                    raise no_such(
+                        res.label, str(cursor), "starting_after" if after else "ending_before", 400
+                    )
                 p = order.pos[cursor]
                 lo, hi = (lo, min(hi, p)) if after else (max(lo, p + 1), hi)
             ids = self._candidates(table, order, lo, hi, indexed, descending=not before)
@@ -623,11 +737,19 @@ class Emulator(SystemEmulator):
             if before:
                 found.reverse()
             data = [self._serve(res, r) for r in found]
-        return json_response({"object": "list", "data": data, "has_more": has_more,
-                              "url": f"/v1/{res.path}"})
+        return json_response(
+            {"object": "list", "data": data, "has_more": has_more, "url": f"/v1/{res.path}"}
+        )
 
-    def _candidates(self, table: Table, order: _Order, lo: int, hi: int,
-                    indexed: tuple[str, list[str]] | None, descending: bool) -> Iterator[str]:
+    def _candidates(
+        self,
+        table: Table,
+        order: _Order,
+        lo: int,
+        hi: int,
+        indexed: tuple[str, list[str]] | None,
+        descending: bool,
+    ) -> Iterator[str]:
         """Ids at positions [lo, hi) in list order (descending) or its reverse; through the
         field index when an immutable field is filtered on."""
         if hi <= lo:
@@ -684,14 +806,25 @@ class Emulator(SystemEmulator):
         next_page = None
         if has_more:
             next_page = base64.urlsafe_b64encode(
-                json.dumps({"after": found[-1]["id"]}).encode()).decode()
-        return json_response({"object": "search_result", "data": data, "has_more": has_more,
-                              "next_page": next_page, "url": f"/v1/{res.path}/search"})
+                json.dumps({"after": found[-1]["id"]}).encode()
+            ).decode()
+        return json_response(
+            {
+                "object": "search_result",
+                "data": data,
+                "has_more": has_more,
+                "next_page": next_page,
+                "url": f"/v1/{res.path}/search",
+            }
+        )
 
     # -- writes ---------------------------------------------------------------------------
-    async def _write(self, request: Request,
-                     run: Callable[[dict[str, Any]], Callable[[], tuple[int, Any]]],
-                     idempotent: bool = True) -> Response:
+    async def _write(
+        self,
+        request: Request,
+        run: Callable[[dict[str, Any]], Callable[[], tuple[int, Any]]],
+        idempotent: bool = True,
+    ) -> Response:
         """Validate, then execute under Stripe's idempotency rules. ``run`` validates (raising
         a 400 StripeError, never saved) and returns the step that executes the write. Every
         write request received is logged, failed and replayed ones included."""
@@ -704,20 +837,33 @@ class Emulator(SystemEmulator):
         if raw.strip() and "json" in ctype.lower():
             # Stripe v1 only reads form encoding; a JSON body is rejected, not guessed at.
             params: dict[str, Any] = {"_raw": raw.decode("utf-8", "replace")}
-            outcome = self._failed(request, StripeError(
-                400, "Invalid request (check that your POST content type is "
-                "application/x-www-form-urlencoded). " + SUPPORT))
+            outcome = self._failed(
+                request,
+                StripeError(
+                    400,
+                    "Invalid request (check that your POST content type is "
+                    "application/x-www-form-urlencoded). " + SUPPORT,
+                ),
+            )
         else:
             if raw:
                 pairs += parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True)
             params = parse_form(pairs)
             # in a worker thread, so that a concurrent retry can see the key in flight
-            outcome = await run_in_threadpool(self._idempotent, request, conn, key, pairs,
-                                              lambda: run(params))
+            outcome = await run_in_threadpool(
+                self._idempotent, request, conn, key, pairs, lambda: run(params)
+            )
         status, body, headers, extra = outcome
-        self.log_write(request, conn.name, status, params, body,
-                       request_id=request.scope["stripe.request_id"], idempotency_key=key,
-                       **extra)
+        self.log_write(
+            request,
+            conn.name,
+            status,
+            params,
+            body,
+            request_id=request.scope["stripe.request_id"],
+            idempotency_key=key,
+            **extra,
+        )
         if key:
             headers = {**headers, "Idempotency-Key": key}
         return json_response(body, status, headers or None)
@@ -725,15 +871,26 @@ class Emulator(SystemEmulator):
     def _failed(self, request: Request, err: StripeError) -> _Outcome:
         return err.status, err.body(request.scope["stripe.request_id"]), err.headers, {}
 
-    def _idempotent(self, request: Request, conn: Connection, key: str | None,
-                    pairs: list[tuple[str, str]],
-                    validate: Callable[[], Callable[[], tuple[int, Any]]]) -> _Outcome:
+    def _idempotent(
+        self,
+        request: Request,
+        conn: Connection,
+        key: str | None,
+        pairs: list[tuple[str, str]],
+        validate: Callable[[], Callable[[], tuple[int, Any]]],
+    ) -> _Outcome:
         slot: tuple[str, str] | None = None
         if key:
             if len(key) > MAX_IDEMPOTENCY_KEY:
-                return self._failed(request, StripeError(
-                    400, f"Invalid Idempotency-Key: must be at most {MAX_IDEMPOTENCY_KEY} "
-                    "characters long.", type="idempotency_error"))
+                return self._failed(
+                    request,
+                    StripeError(
+                        400,
+                        f"Invalid Idempotency-Key: must be at most {MAX_IDEMPOTENCY_KEY} "
+                        "characters long.",
+                        type="idempotency_error",
+                    ),
+                )
             slot = (conn.name, key)
             answered = self._claim(slot, request, tuple(sorted(pairs)))
             if answered is not None:
@@ -759,8 +916,9 @@ class Emulator(SystemEmulator):
                     saved.status, saved.body = status, body
         return status, body, {}, {}
 
-    def _claim(self, slot: tuple[str, str], request: Request,
-               fingerprint: tuple[tuple[str, str], ...]) -> _Outcome | None:
+    def _claim(
+        self, slot: tuple[str, str], request: Request, fingerprint: tuple[tuple[str, str], ...]
+    ) -> _Outcome | None:
         """Reserve the key for this request (None), or answer from / about its first use."""
         now = self._now()
         with self._idem_lock:
@@ -771,38 +929,69 @@ class Emulator(SystemEmulator):
                 self._idem.popitem(last=False)
             saved = self._idem.get(slot)
             if saved is None:
-                self._idem[slot] = _Saved(request.method, request.url.path, fingerprint, now,
-                                          request.scope["stripe.request_id"])
+                self._idem[slot] = _Saved(
+                    request.method,
+                    request.url.path,
+                    fingerprint,
+                    now,
+                    request.scope["stripe.request_id"],
+                )
                 return None
         key = slot[1]
         if saved.status is None:
-            return self._failed(request, StripeError(
-                409, "There is currently another in-progress request using this idempotent "
-                f"key (that probably means you submitted twice, and the other request is "
-                f"still going through): {key}. Please try again later.",
-                type="idempotency_error", code="idempotency_key_in_use"))
+            return self._failed(
+                request,
+                StripeError(
+                    409,
+                    "There is currently another in-progress request using this idempotent "
+                    f"key (that probably means you submitted twice, and the other request is "
+                    f"still going through): {key}. Please try again later.",
+                    type="idempotency_error",
+                    code="idempotency_key_in_use",
+                ),
+            )
         if (saved.method, saved.path) != (request.method, request.url.path):
-            return self._failed(request, StripeError(
-                400, "Keys for idempotent requests can only be used for the same endpoint "
-                f"they were first used for ('{saved.path}' vs '{request.url.path}'). Try "
-                f"using a key other than '{key}' if you meant to execute a different request.",
-                type="idempotency_error"))
+            return self._failed(
+                request,
+                StripeError(
+                    400,
+                    "Keys for idempotent requests can only be used for the same endpoint "
+                    f"they were first used for ('{saved.path}' vs '{request.url.path}'). Try "
+                    f"using a key other than '{key}' if you meant to execute a different request.",
+                    type="idempotency_error",
+                ),
+            )
         if saved.params != fingerprint:
-            return self._failed(request, StripeError(
-                400, "Keys for idempotent requests can only be used with the same parameters "
-                f"they were first used with. Try using a key other than '{key}' if you meant "
-                "to execute a different request.", type="idempotency_error"))
-        return saved.status, saved.body, {"Idempotent-Replayed": "true",
-                                          "Original-Request": saved.request_id}, \
-            {"replayed": True}
+            return self._failed(
+                request,
+                StripeError(
+                    400,
+                    "Keys for idempotent requests can only be used with the same parameters "
+                    f"they were first used with. Try using a key other than '{key}' if you meant "
+                    "to execute a different request.",
+                    type="idempotency_error",
+                ),
+            )
+        return (
+            saved.status,
+            saved.body,
+            {"Idempotent-Replayed": "true", "Original-Request": saved.request_id},
+            {"replayed": True},
+        )
 
     def _release(self, slot: tuple[str, str] | None) -> None:
         if slot is not None:
             with self._idem_lock:
                 self._idem.pop(slot, None)
 
-    def _event(self, request: Request, conn: Connection, type_: str, snapshot: Record,
-               previous: dict[str, Any] | None = None) -> None:
+    def _event(
+        self,
+        request: Request,
+        conn: Connection,
+        type_: str,
+        snapshot: Record,
+        previous: dict[str, Any] | None = None,
+    ) -> None:
         events = conn.table("events")
         ident = new_id("evt")
         while events.get(ident) is not None:
@@ -811,11 +1000,17 @@ class Emulator(SystemEmulator):
         if previous is not None:
             data["previous_attributes"] = previous
         event = {
-            "id": ident, "object": "event",
+            "id": ident,
+            "object": "event",
             "api_version": request.headers.get("stripe-version") or DEFAULT_API_VERSION,
-            "created": self._now(), "data": data, "livemode": False, "pending_webhooks": 0,
-            "request": {"id": request.scope["stripe.request_id"],
-                        "idempotency_key": request.headers.get("idempotency-key")},
+            "created": self._now(),
+            "data": data,
+            "livemode": False,
+            "pending_webhooks": 0,
+            "request": {
+                "id": request.scope["stripe.request_id"],
+                "idempotency_key": request.headers.get("idempotency-key"),
+            },
             "type": type_,
         }
         self._insert(events, event)
@@ -827,8 +1022,9 @@ class Emulator(SystemEmulator):
         if in_sync and order is not None:
             order.insert(self.store, table, record)
 
-    def _create_customer(self, request: Request,
-                         params: dict[str, Any]) -> Callable[[], tuple[int, Any]]:
+    def _create_customer(
+        self, request: Request, params: dict[str, Any]
+    ) -> Callable[[], tuple[int, Any]]:
         conn: Connection = request.scope["stripe.connection"]
         changes = _customer_changes(params, {})
 
@@ -839,9 +1035,17 @@ class Emulator(SystemEmulator):
                 while table.get(ident) is not None:
                     ident = new_id("cus")
                 record: Record = {
-                    "id": ident, "object": "customer", "address": None, "balance": 0,
-                    "created": self._now(), "currency": None, "description": None,
-                    "email": None, "metadata": {}, "name": None, "tax_exempt": "none",
+                    "id": ident,
+                    "object": "customer",
+                    "address": None,
+                    "balance": 0,
+                    "created": self._now(),
+                    "currency": None,
+                    "description": None,
+                    "email": None,
+                    "metadata": {},
+                    "name": None,
+                    "tax_exempt": "none",
                     "livemode": False,
                 }
                 record.update(changes)
@@ -849,10 +1053,12 @@ class Emulator(SystemEmulator):
                 self._event(request, conn, "customer.created", record)
                 body = self.render("customers", record, ident)
             return 200, body
+
         return execute
 
-    def _update_customer(self, request: Request, ident: str,
-                         params: dict[str, Any]) -> Callable[[], tuple[int, Any]]:
+    def _update_customer(
+        self, request: Request, ident: str, params: dict[str, Any]
+    ) -> Callable[[], tuple[int, Any]]:
         conn: Connection = request.scope["stripe.connection"]
         with self.store.lock:
             current = conn.table("customers").get(ident)
@@ -861,8 +1067,9 @@ class Emulator(SystemEmulator):
             changes = _customer_changes(params, current)
         return self._updater(request, conn, "customers", ident, changes, "customer.updated")
 
-    def _delete_customer(self, request: Request, ident: str,
-                         params: dict[str, Any]) -> Callable[[], tuple[int, Any]]:
+    def _delete_customer(
+        self, request: Request, ident: str, params: dict[str, Any]
+    ) -> Callable[[], tuple[int, Any]]:
         conn: Connection = request.scope["stripe.connection"]
         for name in params:
             raise unknown_param(name)
@@ -878,10 +1085,12 @@ class Emulator(SystemEmulator):
                 self._event(request, conn, "customer.deleted", snapshot)
                 body = {"id": ident, "object": "customer", "deleted": True}
             return 200, body
+
         return execute
 
-    def _update_invoice(self, request: Request, ident: str,
-                        params: dict[str, Any]) -> Callable[[], tuple[int, Any]]:
+    def _update_invoice(
+        self, request: Request, ident: str, params: dict[str, Any]
+    ) -> Callable[[], tuple[int, Any]]:
         conn: Connection = request.scope["stripe.connection"]
         with self.store.lock:
             current = conn.table("invoices").get(ident)
@@ -892,16 +1101,25 @@ class Emulator(SystemEmulator):
         for name, value in params.items():
             if name in INVOICE_DRAFT_ONLY and status != "draft":
                 raise StripeError(
-                    400, f"You can only update `{name}` on an invoice in `draft` status; "
-                    f"this invoice is `{status}`.", param=name)
+                    400,
+                    f"You can only update `{name}` on an invoice in `draft` status; "
+                    f"this invoice is `{status}`.",
+                    param=name,
+                )
             if name == "metadata":
                 changes["metadata"] = _metadata(value, current.get("metadata") or {})
             elif name in ("description", "footer", "collection_method"):
                 changes[name] = _string(value, name) or None
-                if name == "collection_method" and value not in ("charge_automatically",
-                                                                 "send_invoice"):
-                    raise StripeError(400, "Invalid collection_method: must be one of "
-                                      "charge_automatically or send_invoice", param=name)
+                if name == "collection_method" and value not in (
+                    "charge_automatically",
+                    "send_invoice",
+                ):
+                    raise StripeError(
+                        400,
+                        "Invalid collection_method: must be one of "
+                        "charge_automatically or send_invoice",
+                        param=name,
+                    )
             elif name in ("due_date", "days_until_due"):
                 changes[name] = parse_int(value, name) if value != "" else None
             elif name == "auto_advance":
@@ -912,8 +1130,9 @@ class Emulator(SystemEmulator):
                 raise unknown_param(name)
         return self._updater(request, conn, "invoices", ident, changes, "invoice.updated")
 
-    def _update_pi(self, request: Request, ident: str,
-                   params: dict[str, Any]) -> Callable[[], tuple[int, Any]]:
+    def _update_pi(
+        self, request: Request, ident: str, params: dict[str, Any]
+    ) -> Callable[[], tuple[int, Any]]:
         conn: Connection = request.scope["stripe.connection"]
         with self.store.lock:
             current = conn.table("payment_intents").get(ident)
@@ -929,11 +1148,14 @@ class Emulator(SystemEmulator):
             elif name in ("amount", "currency", "customer"):
                 if status not in PI_OPEN_STATUSES:
                     raise StripeError(
-                        400, f"This PaymentIntent's {name} could not be updated because it "
+                        400,
+                        f"This PaymentIntent's {name} could not be updated because it "
                         f"has a status of {status}. You may only update the {name} of a "
                         "PaymentIntent with one of the following statuses: "
-                        f"{', '.join(PI_OPEN_STATUSES)}.", code="payment_intent_unexpected_state",
-                        param=name)
+                        f"{', '.join(PI_OPEN_STATUSES)}.",
+                        code="payment_intent_unexpected_state",
+                        param=name,
+                    )
                 if name == "amount":
                     changes[name] = parse_int(value, name)
                 elif name == "currency":
@@ -942,11 +1164,19 @@ class Emulator(SystemEmulator):
                     changes[name] = _string(value, name) or None
             elif name != "expand":
                 raise unknown_param(name)
-        return self._updater(request, conn, "payment_intents", ident, changes,
-                             "payment_intent.updated")
+        return self._updater(
+            request, conn, "payment_intents", ident, changes, "payment_intent.updated"
+        )
 
-    def _updater(self, request: Request, conn: Connection, obj: str, ident: str,
-                 changes: dict[str, Any], event_type: str) -> Callable[[], tuple[int, Any]]:
+    def _updater(
+        self,
+        request: Request,
+        conn: Connection,
+        obj: str,
+        ident: str,
+        changes: dict[str, Any],
+        event_type: str,
+    ) -> Callable[[], tuple[int, Any]]:
         def execute() -> tuple[int, Any]:
             with self.store.lock:
                 record = conn.table(obj).get(ident)
@@ -958,10 +1188,12 @@ class Emulator(SystemEmulator):
                     self._event(request, conn, event_type, record, previous)
                 body = self.render(obj, record, ident)
             return 200, body
+
         return execute
 
 
 # -- parameter helpers ----------------------------------------------------------------------
+
 
 def mask_key(key: str) -> str:
     """``sk_test_abcdef1234`` -> ``sk_test_******1234`` as Stripe shows a rejected key."""
@@ -979,14 +1211,17 @@ def _limit(params: dict[str, Any]) -> int:
     if limit < 1:
         raise StripeError(400, "This value must be greater than or equal to 1.", param="limit")
     if limit > 100:
-        raise StripeError(400, "This value must be less than or equal to 100 (it currently is "
-                          f"'{limit}').", param="limit")
+        raise StripeError(
+            400,
+            f"This value must be less than or equal to 100 (it currently is '{limit}').",
+            param="limit",
+        )
     return limit
 
 
 def _range(value: Any, name: str) -> tuple[int, int]:
     """``created=N`` or ``created[gt|gte|lt|lte]=N`` -> inclusive bounds."""
-    lo, hi = -(2 ** 63), 2 ** 63
+    lo, hi = -(2**63), 2**63
     if value is None:
         return lo, hi
     if isinstance(value, str):
@@ -1012,8 +1247,13 @@ def _range(value: Any, name: str) -> tuple[int, int]:
 
 def _string(value: Any, param: str) -> str:
     if not isinstance(value, str):
-        raise StripeError(400, f"Invalid string: {{{', '.join(value)}}}"
-                          if isinstance(value, dict) else "Invalid string", param=param)
+        raise StripeError(
+            400,
+            f"Invalid string: {{{', '.join(value)}}}"
+            if isinstance(value, dict)
+            else "Invalid string",
+            param=param,
+        )
     return value
 
 
@@ -1027,14 +1267,15 @@ def _metadata(value: Any, current: dict[str, Any]) -> dict[str, str]:
     for k, v in value.items():
         param = f"metadata[{k}]"
         if not isinstance(v, str):
-            raise StripeError(400, "Invalid value: metadata values must be strings.",
-                              param=param)
+            raise StripeError(400, "Invalid value: metadata values must be strings.", param=param)
         if len(k) > 40:
-            raise StripeError(400, "Metadata keys can have a maximum length of 40 characters.",
-                              param=param)
+            raise StripeError(
+                400, "Metadata keys can have a maximum length of 40 characters.", param=param
+            )
         if len(v) > 500:
-            raise StripeError(400, "Metadata values can have a maximum length of 500 "
-                              "characters.", param=param)
+            raise StripeError(
+                400, "Metadata values can have a maximum length of 500 characters.", param=param
+            )
         if v == "":
             merged.pop(k, None)
         else:
@@ -1063,20 +1304,24 @@ def _customer_changes(params: dict[str, Any], current: Record) -> dict[str, Any]
                 if sub not in ADDRESS_FIELDS:
                     raise unknown_param(f"address[{sub}]")
             # the address hash is replaced as a whole
-            changes[name] = {k: (_string(value[k], f"address[{k}]") or None)
-                             if k in value else None for k in ADDRESS_FIELDS}
+            changes[name] = {
+                k: (_string(value[k], f"address[{k}]") or None) if k in value else None
+                for k in ADDRESS_FIELDS
+            }
         elif name == "balance":
             changes[name] = parse_int(value, name)
         elif name == "tax_exempt":
             if value not in ("none", "exempt", "reverse"):
-                raise StripeError(400, "Invalid tax_exempt: must be one of none, exempt, or "
-                                  "reverse", param=name)
+                raise StripeError(
+                    400, "Invalid tax_exempt: must be one of none, exempt, or reverse", param=name
+                )
             changes[name] = value
         elif name == "email":
             email = _string(value, name)
             if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
-                raise StripeError(400, f"Invalid email address: {email}", code="email_invalid",
-                                  param=name)
+                raise StripeError(
+                    400, f"Invalid email address: {email}", code="email_invalid", param=name
+                )
             changes[name] = email or None
         else:
             changes[name] = _string(value, name) or None
@@ -1092,8 +1337,9 @@ def _previous(record: Record, changes: dict[str, Any]) -> dict[str, Any]:
         if old == new:
             continue
         if isinstance(old, dict) and isinstance(new, dict):
-            previous[name] = {k: old.get(k) for k in sorted(set(old) | set(new))
-                              if old.get(k) != new.get(k)}
+            previous[name] = {
+                k: old.get(k) for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)
+            }
         else:
             previous[name] = copy.deepcopy(old)
     return previous

@@ -32,10 +32,15 @@ def test_demo_serves_within_ten_seconds_and_reads_in_full(tmp_path: Path) -> Non
     finally:
         sim.stop()
     rows = sum(counts.values())
-    print(f"\nsimulator demo: start-up {startup:.1f}s (target < 10s); full read of {rows:,} "
-          f"records through the five APIs in {read:.1f}s ({rows / read:,.0f} records/s)")
-    expected = {(s, c, t): len(table) for (s, c), conn in store.connections.items()
-                for t, table in conn.tables.items()}
+    print(
+        f"\nsimulator demo: start-up {startup:.1f}s (target < 10s); full read of {rows:,} "
+        f"records through the five APIs in {read:.1f}s ({rows / read:,.0f} records/s)"
+    )
+    expected = {
+        (s, c, t): len(table)
+        for (s, c), conn in store.connections.items()
+        for t, table in conn.tables.items()
+    }
     assert dict(counts) == expected
     assert startup < 10
 
@@ -47,6 +52,8 @@ def test_large_generation(tmp_path: Path) -> None:
     elapsed = time.monotonic() - t0
     entries = len(store.connection("psa", "psa").tables["time_entries"])
     rows = sum(len(t) for c in store.connections.values() for t in c.tables.values())
-    print(f"\nsimulator large: {rows:,} records ({entries:,} time entries) "
-          f"generated in {elapsed:.1f}s")
+    print(
+        f"\nsimulator large: {rows:,} records ({entries:,} time entries) "
+        f"generated in {elapsed:.1f}s"
+    )
     assert entries > 500_000

@@ -14,8 +14,9 @@ from ingestion.pipeline import ingest
 from orchestration.transform import run_dbt
 
 
-def test_pipeline_and_dbt_build_on_postgres(simulator_factory, isolated_env, postgres_uri,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pipeline_and_dbt_build_on_postgres(
+    simulator_factory, isolated_env, postgres_uri, monkeypatch: pytest.MonkeyPatch
+) -> None:
     socket_dir = parse_qs(urlparse(postgres_uri).query)["host"][0]
     database = f"conform_{uuid.uuid4().hex[:8]}"
     admin = psycopg2.connect(postgres_uri)
@@ -24,8 +25,10 @@ def test_pipeline_and_dbt_build_on_postgres(simulator_factory, isolated_env, pos
     admin.close()
     # dlt wants a host and a password in the URI; the socket's trust auth ignores the password
     monkeypatch.setenv("CONFORM_DESTINATION", "postgres")
-    monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS",
-                       f"postgresql://postgres:unused@localhost/{database}?host={socket_dir}")
+    monkeypatch.setenv(
+        "DESTINATION__POSTGRES__CREDENTIALS",
+        f"postgresql://postgres:unused@localhost/{database}?host={socket_dir}",
+    )
     sim = simulator_factory("tiny")
     load_connections_file(sim.connections_file)
     reports = ingest(progress=lambda _: None)
@@ -35,15 +38,20 @@ def test_pipeline_and_dbt_build_on_postgres(simulator_factory, isolated_env, pos
     con = psycopg2.connect(dbname=database, host=socket_dir, user="postgres")
     try:
         cur = con.cursor()
-        cur.execute("select employee_id, to_char(period_start, 'YYYY-MM'), total_hours "
-                    "from marts.rpt_utilization where period_grain = 'month' and total_hours > 0")
+        cur.execute(
+            "select employee_id, to_char(period_start, 'YYYY-MM'), total_hours "
+            "from marts.rpt_utilization where period_grain = 'month' and total_hours > 0"
+        )
         hours = {(e, m): h for e, m, h in cur.fetchall()}
         cur.execute("select invoice_number, open_amount from marts.fct_invoice")
         open_amounts = {n: float(a) for n, a in cur.fetchall()}
     finally:
         con.close()
-    truth = {(r["psa_user_id"], r["month"]): float(r["hours_total"])
-             for r in sim.store.truth["hours_by_employee_month"]}
+    truth = {
+        (r["psa_user_id"], r["month"]): float(r["hours_total"])
+        for r in sim.store.truth["hours_by_employee_month"]
+    }
     assert hours == pytest.approx(truth, abs=0.01)
     assert open_amounts == pytest.approx(
-        {r["invoice_number"]: float(r["open_balance"]) for r in sim.store.truth["invoices"]})
+        {r["invoice_number"]: float(r["open_balance"]) for r in sim.store.truth["invoices"]}
+    )

@@ -60,8 +60,9 @@ def query(sql: str, *params: Any) -> list[tuple]:
 
 def raw_counts(connection: str) -> dict[str, int]:
     return {
-        t: query(f"select count(*) from raw_dynamics.{t} where _source_connection = ?",
-                 connection)[0][0]
+        t: query(f"select count(*) from raw_dynamics.{t} where _source_connection = ?", connection)[
+            0
+        ][0]
         for t in TABLES
     }
 
@@ -75,8 +76,9 @@ def the_datetime(text: str) -> datetime:
 
 
 @pytest.fixture
-def sim_env(simulator_factory: Any, isolated_env: Path,
-            monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def sim_env(
+    simulator_factory: Any, isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Any]:
     sim = simulator_factory("tiny")
     common.load_connections_file(sim.connections_file)
     set_page_size(monkeypatch, 100)  # several pages per large set, so paging really happens
@@ -89,7 +91,10 @@ def check_typed_values(sim: Any, connection: str, fetch: Any) -> None:
     row = fetch(
         "select total_invoice_amount, invoice_date, due_date, currency_code, modified_date_time, "
         "data_area_id from raw_dynamics.sales_invoice_headers_v2 where _source_connection = "
-        "%s and invoice_number = %s", connection, inv["InvoiceNumber"])
+        "%s and invoice_number = %s",
+        connection,
+        inv["InvoiceNumber"],
+    )
     amount, invoice_date, due_date, currency, modified, company = row
     assert amount == Decimal(str(inv["TotalInvoiceAmount"]))
     assert invoice_date == the_date(inv["InvoiceDate"])
@@ -102,7 +107,11 @@ def check_typed_values(sim: Any, connection: str, fetch: Any) -> None:
     row = fetch(
         "select rate from raw_dynamics.exchange_rates where _source_connection = %s and "
         "from_currency = %s and to_currency = %s and start_date = %s",
-        connection, rate["FromCurrency"], rate["ToCurrency"], the_date(rate["StartDate"]))
+        connection,
+        rate["FromCurrency"],
+        rate["ToCurrency"],
+        the_date(rate["StartDate"]),
+    )
     assert row[0] == Decimal(str(rate["Rate"]))
 
     hours = store_table(sim, connection, "ProjectHourTransactions")
@@ -110,7 +119,9 @@ def check_typed_values(sim: Any, connection: str, fetch: Any) -> None:
     row = fetch(
         "select worker, hours, project_date from raw_dynamics.project_hour_transactions "
         "where _source_connection = %s and transaction_id = %s",
-        connection, no_worker["TransactionId"])
+        connection,
+        no_worker["TransactionId"],
+    )
     assert row == (None, Decimal(str(no_worker["Hours"])), the_date(no_worker["ProjectDate"]))
 
     payment = store_table(sim, connection, "CustomerPaymentJournalLines")[0]
@@ -118,14 +129,23 @@ def check_typed_values(sim: Any, connection: str, fetch: Any) -> None:
         "select credit_amount, is_posted, transaction_date from "
         "raw_dynamics.customer_payment_journal_lines where _source_connection = %s and "
         "journal_batch_number = %s and line_number = %s",
-        connection, payment["JournalBatchNumber"], Decimal(str(payment["LineNumber"])))
-    assert row == (Decimal(str(payment["CreditAmount"])), payment["IsPosted"] == "Yes",
-                   the_date(payment["TransactionDate"]))
+        connection,
+        payment["JournalBatchNumber"],
+        Decimal(str(payment["LineNumber"])),
+    )
+    assert row == (
+        Decimal(str(payment["CreditAmount"])),
+        payment["IsPosted"] == "Yes",
+        the_date(payment["TransactionDate"]),
+    )
 
     entity = store_table(sim, connection, "LegalEntities")[0]
-    row = fetch("select legal_entity_id, accounting_currency from raw_dynamics.legal_entities "
-                "where _source_connection = %s and legal_entity_id = %s",
-                connection, entity["LegalEntityId"].lower())
+    row = fetch(
+        "select legal_entity_id, accounting_currency from raw_dynamics.legal_entities "
+        "where _source_connection = %s and legal_entity_id = %s",
+        connection,
+        entity["LegalEntityId"].lower(),
+    )
     assert row == (entity["LegalEntityId"].lower(), entity["AccountingCurrency"])
 
 
@@ -150,8 +170,10 @@ def test_full_load_then_rerun_loads_nothing(sim_env: Any) -> None:
         check_typed_values(sim, connection, duck_fetch)
     # ExchangeRates (2,508 rows a connection) needs 26 pages of 100
     assert all(n > 30 for n in first.values()), first
-    assert not query("select table_name from information_schema.tables "
-                     "where table_schema = 'raw_dynamics' and table_name = '_quarantine'")
+    assert not query(
+        "select table_name from information_schema.tables "
+        "where table_schema = 'raw_dynamics' and table_name = '_quarantine'"
+    )
 
     for connection in CONNECTIONS:
         p, _ = run(connection)
@@ -174,15 +196,19 @@ def test_incremental_fetches_only_changed_records(sim_env: Any) -> None:
     answer.raise_for_status()
     for connection in CONNECTIONS:
         changed = {
-            t: sum(1 for r in store_table(sim, connection, s)
-                   if the_datetime(r["ModifiedDateTime"]) > previous_clock)
+            t: sum(
+                1
+                for r in store_table(sim, connection, s)
+                if the_datetime(r["ModifiedDateTime"]) > previous_clock
+            )
             for t, s in TABLES.items()
         }
         assert sum(changed.values()) > 0, "the advance changed nothing"
         p, metrics = run(connection)
         assert loaded_rows(p) == changed
         assert raw_counts(connection) == {
-            t: len(store_table(sim, connection, s)) for t, s in TABLES.items()}
+            t: len(store_table(sim, connection, s)) for t, s in TABLES.items()
+        }
         # a token and one page a set (100 rows a page) instead of 26+ pages of exchange rates
         pages = sum(max(1, math.ceil((n + 1) / 100)) for n in changed.values())
         assert metrics.as_dict()["requests"] <= 1 + pages
@@ -210,18 +236,26 @@ def table_contents(connection: str) -> dict[str, list[tuple]]:
     con = duckdb.connect(str(common.warehouse_path()), read_only=True)
     try:
         for t in TABLES:
-            cols = [c[0] for c in con.execute(f"describe raw_dynamics.{t}").fetchall()
-                    if not c[0].startswith("_dlt")]
-            out[t] = sorted(con.execute(
-                f"select {', '.join(cols)} from raw_dynamics.{t} where _source_connection = ?",
-                [connection]).fetchall(), key=repr)
+            cols = [
+                c[0]
+                for c in con.execute(f"describe raw_dynamics.{t}").fetchall()
+                if not c[0].startswith("_dlt")
+            ]
+            out[t] = sorted(
+                con.execute(
+                    f"select {', '.join(cols)} from raw_dynamics.{t} where _source_connection = ?",
+                    [connection],
+                ).fetchall(),
+                key=repr,
+            )
     finally:
         con.close()
     return out
 
 
 def test_rate_limits_server_errors_and_revoked_tokens_change_nothing(
-        sim_env: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sim_env: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sim = sim_env
     set_page_size(monkeypatch, 500)
     run("na")
@@ -248,16 +282,24 @@ def test_malformed_records_are_quarantined_with_a_reason(sim_env: Any) -> None:
         for table, set_name in TABLES.items():
             key_fields = ENTITY_SETS[set_name][0]
             rows = store_table(sim, connection, set_name)
-            bad = {"|".join(str(r[k]) for k in key_fields) for r in rows
-                   if faults.is_malformed(set_name, tuple(r[k] for k in key_fields))}
+            bad = {
+                "|".join(str(r[k]) for k in key_fields)
+                for r in rows
+                if faults.is_malformed(set_name, tuple(r[k] for k in key_fields))
+            }
             bad_total += len(bad)
             quarantined = query(
                 "select record_key, reason from raw_dynamics._quarantine where "
-                "_source_connection = ? and object = ?", connection, table)
+                "_source_connection = ? and object = ?",
+                connection,
+                table,
+            )
             assert {k for k, _ in quarantined} == bad, table
             assert all(reason.startswith("BadRecord: ") for _, reason in quarantined)
-            clean = query(f"select count(*) from raw_dynamics.{table} "
-                          "where _source_connection = ?", connection)[0][0]
+            clean = query(
+                f"select count(*) from raw_dynamics.{table} where _source_connection = ?",
+                connection,
+            )[0][0]
             assert clean + len(bad) == len(rows), table
         assert bad_total > 0
     reasons = {r for (r,) in query("select reason from raw_dynamics._quarantine")}
@@ -269,10 +311,11 @@ def test_schema_drift_adds_the_new_column(sim_env: Any) -> None:
     sim.set_faults("drift=1")
     run("na")
     assert query("select distinct customer_segment from raw_dynamics.customers_v3") == [
-        ("Enterprise",)]
-    assert query("select count(*) from raw_dynamics.projects_v2 "
-                 "where project_segment = 'Enterprise'")[0][0] == len(
-        store_table(sim, "na", "ProjectsV2"))
+        ("Enterprise",)
+    ]
+    assert query(
+        "select count(*) from raw_dynamics.projects_v2 where project_segment = 'Enterprise'"
+    )[0][0] == len(store_table(sim, "na", "ProjectsV2"))
 
 
 # -- 5: PostgreSQL -----------------------------------------------------------------------------
@@ -288,8 +331,9 @@ def dlt_postgres_uri(socket_uri: str, database: str) -> str:
     return f"postgresql://postgres:unused@localhost:{port}/{database}?host={socket_dir}"
 
 
-def test_full_load_into_postgres(sim_env: Any, postgres_uri: str,
-                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_full_load_into_postgres(
+    sim_env: Any, postgres_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import psycopg2
 
     sim = sim_env
@@ -306,6 +350,7 @@ def test_full_load_into_postgres(sim_env: Any, postgres_uri: str,
         run(connection)
     con = psycopg2.connect(uri)
     try:
+
         def pg_fetch(sql: str, *params: Any) -> tuple:
             with con.cursor() as cur:
                 cur.execute(sql, params)
@@ -315,8 +360,10 @@ def test_full_load_into_postgres(sim_env: Any, postgres_uri: str,
 
         for connection in CONNECTIONS:
             for table, set_name in TABLES.items():
-                (count,) = pg_fetch(f"select count(*) from raw_dynamics.{table} "
-                                    "where _source_connection = %s", connection)
+                (count,) = pg_fetch(
+                    f"select count(*) from raw_dynamics.{table} where _source_connection = %s",
+                    connection,
+                )
                 assert count == len(store_table(sim, connection, set_name)), table
             check_typed_values(sim, connection, pg_fetch)
     finally:
@@ -326,8 +373,9 @@ def test_full_load_into_postgres(sim_env: Any, postgres_uri: str,
 # -- 6: bad credentials ------------------------------------------------------------------------
 
 
-def test_bad_secret_fails_with_one_clear_line(sim_env: Any,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_secret_fails_with_one_clear_line(
+    sim_env: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SOURCES__DYNAMICS__NA__CLIENT_SECRET", "wrong")
     with pytest.raises(Exception) as failure:
         run("na")

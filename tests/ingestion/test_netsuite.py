@@ -19,11 +19,26 @@ from ingestion import common, netsuite
 from ingestion.pipeline import root_cause
 
 CONNS = ("apac", "europe")
-TABLES = ("subsidiary", "currency", "currencyrate", "department", "customer", "job",
-          "jobstatus", "employee", "transaction", "transactionline",
-          "previoustransactionlink", "timebill", "deletedrecord")
-STAMP = {"transactionline": "linelastmodifieddate", "deletedrecord": "deleteddate",
-         "jobstatus": None}
+TABLES = (
+    "subsidiary",
+    "currency",
+    "currencyrate",
+    "department",
+    "customer",
+    "job",
+    "jobstatus",
+    "employee",
+    "transaction",
+    "transactionline",
+    "previoustransactionlink",
+    "timebill",
+    "deletedrecord",
+)
+STAMP = {
+    "transactionline": "linelastmodifieddate",
+    "deletedrecord": "deleteddate",
+    "jobstatus": None,
+}
 SOFT = ("customer", "job", "employee", "transaction", "timebill")
 PAGE_SIZE = 25
 
@@ -55,15 +70,20 @@ def _query(sql: str) -> list[tuple[Any, ...]]:
 
 def _raw_counts(live_only: bool = False) -> dict[tuple[str, str], int]:
     """Rows per (table, connection) in raw_netsuite; soft-deleted rows left out if asked."""
-    existing = {r[0] for r in _query("select table_name from information_schema.tables "
-                                     "where table_schema = 'raw_netsuite'")}
+    existing = {
+        r[0]
+        for r in _query(
+            "select table_name from information_schema.tables where table_schema = 'raw_netsuite'"
+        )
+    }
     out: dict[tuple[str, str], int] = {}
     for t in TABLES:
         if t not in existing:
             continue
         where = "where not coalesce(is_deleted, false)" if live_only and t in SOFT else ""
-        for conn, n in _query(f"select _source_connection, count(*) from raw_netsuite.{t} "
-                              f"{where} group by 1"):
+        for conn, n in _query(
+            f"select _source_connection, count(*) from raw_netsuite.{t} {where} group by 1"
+        ):
             out[(t, conn)] = n
     return out
 
@@ -87,16 +107,20 @@ def _d(value: str) -> Any:
 
 def _ns_stamp(moment: datetime) -> str:
     hour = moment.hour % 12 or 12
-    return (f"{moment.month}/{moment.day}/{moment.year} {hour}:{moment.minute:02d}:"
-            f"{moment.second:02d} {'AM' if moment.hour < 12 else 'PM'}")
+    return (
+        f"{moment.month}/{moment.day}/{moment.year} {hour}:{moment.minute:02d}:"
+        f"{moment.second:02d} {'AM' if moment.hour < 12 else 'PM'}"
+    )
 
 
 def test_conversions() -> None:
-    assert netsuite.parse_datetime("5/20/2026 8:49:32 PM") == datetime(2026, 5, 20, 20, 49, 32,
-                                                                      tzinfo=UTC)
+    assert netsuite.parse_datetime("5/20/2026 8:49:32 PM") == datetime(
+        2026, 5, 20, 20, 49, 32, tzinfo=UTC
+    )
     assert netsuite.parse_datetime("1/13/2026 12:06:00 AM").hour == 0
     assert netsuite.parse_datetime("1/13/2026 12:06:00 PM").hour == 12
     from zoneinfo import ZoneInfo
+
     amsterdam = netsuite.parse_datetime("7/1/2026 2:00:00 PM", ZoneInfo("Europe/Amsterdam"))
     assert amsterdam == datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
     assert netsuite.parse_date("2/29/2028").isoformat() == "2028-02-29"
@@ -113,8 +137,9 @@ def test_conversions() -> None:
     assert row == {"id": "7", "isinactive": True, "custentity_x": "T", "is_deleted": False}
 
 
-def test_two_accounts_full_load_rerun_incremental_soft_delete(simulator_factory,
-                                                              isolated_env) -> None:
+def test_two_accounts_full_load_rerun_incremental_soft_delete(
+    simulator_factory, isolated_env
+) -> None:
     sim = _start(simulator_factory)
     first: dict[str, dict[str, int]] = {}
     for conn in CONNS:
@@ -128,28 +153,44 @@ def test_two_accounts_full_load_rerun_incremental_soft_delete(simulator_factory,
 
     # typed values equal the store's, converted independently here
     tx = _store(sim, "europe", "transaction")[0]
-    got = _query("select foreigntotal, trandate, lastmodifieddate, custbody_disputed, entity, "
-                 "currency from raw_netsuite.transaction "
-                 f"where _source_connection = 'europe' and id = '{tx['id']}'")
-    assert got == [(Decimal(tx["foreigntotal"]), _d(tx["trandate"]),
-                     _dt(tx["lastmodifieddate"]), tx["custbody_disputed"] == "T",
-                     tx["entity"], tx["currency"])]
+    got = _query(
+        "select foreigntotal, trandate, lastmodifieddate, custbody_disputed, entity, "
+        "currency from raw_netsuite.transaction "
+        f"where _source_connection = 'europe' and id = '{tx['id']}'"
+    )
+    assert got == [
+        (
+            Decimal(tx["foreigntotal"]),
+            _d(tx["trandate"]),
+            _dt(tx["lastmodifieddate"]),
+            tx["custbody_disputed"] == "T",
+            tx["entity"],
+            tx["currency"],
+        )
+    ]
     tb = _store(sim, "apac", "timebill")[-1]
-    got = _query("select hours, isbillable, datecreated from raw_netsuite.timebill "
-                 f"where _source_connection = 'apac' and id = '{tb['id']}'")
+    got = _query(
+        "select hours, isbillable, datecreated from raw_netsuite.timebill "
+        f"where _source_connection = 'apac' and id = '{tb['id']}'"
+    )
     assert got == [(Decimal(tb["hours"]), tb["isbillable"] == "T", _dt(tb["datecreated"]))]
     line = _store(sim, "apac", "transactionline")[0]
-    got = _query("select linesequencenumber, mainline from raw_netsuite.transactionline "
-                 f"where _source_connection = 'apac' and transaction = '{line['transaction']}' "
-                 f"and id = '{line['id']}'")
+    got = _query(
+        "select linesequencenumber, mainline from raw_netsuite.transactionline "
+        f"where _source_connection = 'apac' and transaction = '{line['transaction']}' "
+        f"and id = '{line['id']}'"
+    )
     assert got == [(int(line["linesequencenumber"]), line["mainline"] == "T")]
     cur = _store(sim, "apac", "currency")[0]
-    assert _query("select symbol from raw_netsuite.currency where _source_connection = 'apac' "
-                  f"and id = '{cur['id']}'") == [(cur["symbol"].upper(),)]
+    assert _query(
+        "select symbol from raw_netsuite.currency where _source_connection = 'apac' "
+        f"and id = '{cur['id']}'"
+    ) == [(cur["symbol"].upper(),)]
     # SuiteQL omits null columns: declared anyway, and null where the store has no value
     no_parent = sum(1 for c in CONNS for r in _store(sim, c, "customer") if "parent" not in r)
     assert _query("select count(*) from raw_netsuite.customer where parent is null") == [
-        (no_parent,)]
+        (no_parent,)
+    ]
 
     # re-run without changes: nothing loaded, nothing duplicated
     for conn in CONNS:
@@ -166,8 +207,7 @@ def test_two_accounts_full_load_rerun_incremental_soft_delete(simulator_factory,
         stamp = _ns_stamp(sim.store.clock)
         deleted = apac.table("deletedrecord", ("recordtype", "recordid"))
         for record_id in (gone["id"], "999999"):
-            deleted.upsert({"recordtype": "customer", "recordid": record_id,
-                            "deleteddate": stamp})
+            deleted.upsert({"recordtype": "customer", "recordid": record_id, "deleteddate": stamp})
     sim.sim.emulators["netsuite"].invalidate()
 
     for conn in CONNS:
@@ -178,8 +218,11 @@ def test_two_accounts_full_load_rerun_incremental_soft_delete(simulator_factory,
                 continue  # jobstatus: unchanged content loads nothing
             n = sum(1 for r in _store(sim, conn, t) if _dt(r[cursor]) > before)
             if t == "customer":  # soft deletes are written to the customer table
-                n += sum(1 for r in _store(sim, conn, "deletedrecord")
-                         if r["recordtype"] == "customer" and _dt(r["deleteddate"]) > before)
+                n += sum(
+                    1
+                    for r in _store(sim, conn, "deletedrecord")
+                    if r["recordtype"] == "customer" and _dt(r["deleteddate"]) > before
+                )
             if n:
                 expected[t] = n
         rows, metrics = _run(conn)
@@ -188,18 +231,24 @@ def test_two_accounts_full_load_rerun_incremental_soft_delete(simulator_factory,
     assert _raw_counts(live_only=True) == _store_counts(sim)
     assert _raw_counts()[("customer", "apac")] == len(_store(sim, "apac", "customer")) + 2
     # the deleted customer keeps its data, flagged; the never-loaded one is a tombstone
-    flagged = _query("select id, companyname, is_deleted, deleted_at from raw_netsuite.customer "
-                     "where _source_connection = 'apac' and is_deleted order by id")
-    assert flagged == sorted([(gone["id"], gone["companyname"], True, _dt(stamp)),
-                              ("999999", None, True, _dt(stamp))])
-    assert _query("select count(*) from raw_netsuite.customer where "
-                  "_source_connection = 'europe' and is_deleted") == [(0,)]
+    flagged = _query(
+        "select id, companyname, is_deleted, deleted_at from raw_netsuite.customer "
+        "where _source_connection = 'apac' and is_deleted order by id"
+    )
+    assert flagged == sorted(
+        [(gone["id"], gone["companyname"], True, _dt(stamp)), ("999999", None, True, _dt(stamp))]
+    )
+    assert _query(
+        "select count(*) from raw_netsuite.customer where "
+        "_source_connection = 'europe' and is_deleted"
+    ) == [(0,)]
     # deletions already applied are not applied again
     assert _run("apac")[0] == {}
 
 
-def test_keyset_windows_past_the_row_cap(simulator_factory, isolated_env,
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_keyset_windows_past_the_row_cap(
+    simulator_factory, isolated_env, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """SuiteQL stops at 100,000 rows a query: with the cap lowered to 60, long walks restart
     from the last stamp, and every row still loads exactly once."""
     sim = _start(simulator_factory)
@@ -248,22 +297,35 @@ def test_faults_throttling_errors_and_expired_tokens(simulator_factory, isolated
     assert _query("select sum(hours) from raw_netsuite.timebill") == [(hours,)]
 
 
-def test_malformed_rows_are_quarantined_and_drift_loads(simulator_factory,
-                                                        isolated_env) -> None:
+def test_malformed_rows_are_quarantined_and_drift_loads(simulator_factory, isolated_env) -> None:
     sim = _start(simulator_factory, faults="malformed=0.05,drift=1")
     faults = sim.sim.emulators["netsuite"].faults
     _run("apac")
-    broken_objects = ("transaction", "timebill", "customer", "job", "employee",
-                      "transactionline", "currencyrate")
-    quarantined = dict(_query("select object, count(*) from raw_netsuite._quarantine "
-                              "where _source_connection = 'apac' group by 1"))
+    broken_objects = (
+        "transaction",
+        "timebill",
+        "customer",
+        "job",
+        "employee",
+        "transactionline",
+        "currencyrate",
+    )
+    quarantined = dict(
+        _query(
+            "select object, count(*) from raw_netsuite._quarantine "
+            "where _source_connection = 'apac' group by 1"
+        )
+    )
     raw = {t: n for (t, c), n in _raw_counts().items() if c == "apac"}
     total_bad = 0
     for t in broken_objects:
         store = _store(sim, "apac", t)
         key = sim.store.connection("netsuite", "apac").tables[t].key
-        bad = sum(1 for r in store if faults.is_malformed(
-            t, r["id"] if key == ("id",) else tuple(r[k] for k in key)))
+        bad = sum(
+            1
+            for r in store
+            if faults.is_malformed(t, r["id"] if key == ("id",) else tuple(r[k] for k in key))
+        )
         total_bad += bad
         assert quarantined.get(t, 0) == bad, t
         assert raw.get(t, 0) + bad == len(store), t
@@ -273,13 +335,16 @@ def test_malformed_rows_are_quarantined_and_drift_loads(simulator_factory,
     assert all(r and "not" in r for r, _ in reasons), reasons
     # schema drift: the new field appears as a column, with its value
     assert _query("select distinct custentity_new_segment from raw_netsuite.customer") == [
-        ("Mid-market",)]
-    assert _query("select count(*) from raw_netsuite.job where custentity_new_segment "
-                  "is null") == [(0,)]
+        ("Mid-market",)
+    ]
+    assert _query("select count(*) from raw_netsuite.job where custentity_new_segment is null") == [
+        (0,)
+    ]
 
 
-def test_full_load_into_postgres(simulator_factory, isolated_env, postgres_uri,
-                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_full_load_into_postgres(
+    simulator_factory, isolated_env, postgres_uri, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import psycopg2
     from psycopg2.extensions import make_dsn, parse_dsn
 
@@ -306,8 +371,12 @@ def test_full_load_into_postgres(simulator_factory, isolated_env, postgres_uri,
     with sim.store.lock:
         gone = apac.tables["customer"].delete(_store(sim, "apac", "customer")[0]["id"])
         apac.table("deletedrecord", ("recordtype", "recordid")).upsert(
-            {"recordtype": "customer", "recordid": gone["id"],
-             "deleteddate": _ns_stamp(sim.store.clock)})
+            {
+                "recordtype": "customer",
+                "recordid": gone["id"],
+                "deleteddate": _ns_stamp(sim.store.clock),
+            }
+        )
     rows, _ = _run("apac")
     assert rows == {"deletedrecord": 1, "customer": 1}
 
@@ -318,20 +387,28 @@ def test_full_load_into_postgres(simulator_factory, isolated_env, postgres_uri,
             cur.execute(f"select count(*) from raw_netsuite.{t}")
             assert cur.fetchone()[0] == n, t
         tx = _store(sim, "apac", "transaction")[0]
-        cur.execute("select foreigntotal, trandate, lastmodifieddate from "
-                    "raw_netsuite.transaction where id = %s", (tx["id"],))
-        assert cur.fetchone() == (Decimal(tx["foreigntotal"]), _d(tx["trandate"]),
-                                  _dt(tx["lastmodifieddate"]))
-        cur.execute("select companyname, is_deleted from raw_netsuite.customer where id = %s",
-                    (gone["id"],))
+        cur.execute(
+            "select foreigntotal, trandate, lastmodifieddate from "
+            "raw_netsuite.transaction where id = %s",
+            (tx["id"],),
+        )
+        assert cur.fetchone() == (
+            Decimal(tx["foreigntotal"]),
+            _d(tx["trandate"]),
+            _dt(tx["lastmodifieddate"]),
+        )
+        cur.execute(
+            "select companyname, is_deleted from raw_netsuite.customer where id = %s", (gone["id"],)
+        )
         assert cur.fetchone() == (gone["companyname"], True)
     finally:
         con.close()
 
 
 @pytest.mark.parametrize("bad", [{"certificate_id": "wrong-kid"}, {"client_id": "nobody"}])
-def test_bad_credentials_fail_with_one_line(simulator_factory, isolated_env,
-                                            bad: dict[str, str]) -> None:
+def test_bad_credentials_fail_with_one_line(
+    simulator_factory, isolated_env, bad: dict[str, str]
+) -> None:
     _start(simulator_factory)
     with pytest.raises(Exception) as caught:
         _run("apac", **bad)

@@ -58,3 +58,30 @@ def test_unreachable_system_fails_with_one_clear_line(
     assert out.returncode == 1
     errors = [line for line in out.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "stripe/stripe" in errors[0], out.stderr
+
+
+def test_full_refresh_rereads_every_connection_without_losing_the_others(
+    simulator_factory, isolated_env
+) -> None:
+    sim = simulator_factory("tiny")
+    load_connections_file(sim.connections_file)
+    ingest(["netsuite"], progress=lambda _: None)
+    again = ingest(["netsuite"], progress=lambda _: None)
+    assert all(r.rows_loaded == 0 for r in again)  # incremental: nothing changed
+    refreshed = ingest(["netsuite"], full_refresh=True, progress=lambda _: None)
+    for r in refreshed:  # every record read again, for each connection
+        expected = len(sim.store.connections[("netsuite", r.connection)].tables["timebill"])
+        assert r.rows.get("timebill") == expected, (r.connection, r.rows)
+    con = duckdb.connect(str(warehouse_path()), read_only=True)
+    try:
+        rows = dict(
+            con.execute(
+                "select _source_connection, count(*) from raw_netsuite.timebill group by 1"
+            ).fetchall()
+        )
+    finally:
+        con.close()
+    assert rows == {
+        c: len(sim.store.connections[("netsuite", c)].tables["timebill"])
+        for c in ("apac", "europe")
+    }

@@ -29,12 +29,12 @@ def _start(factory: Any, faults: str = "", scale: str = "tiny") -> Any:
     return sim
 
 
-def _run(metrics: common.Metrics | None = None,
-         settings: dict[str, Any] | None = None) -> tuple[Any, common.Metrics]:
+def _run(
+    metrics: common.Metrics | None = None, settings: dict[str, Any] | None = None
+) -> tuple[Any, common.Metrics]:
     metrics = metrics if metrics is not None else common.Metrics()
     p = common.pipeline("salesforce", CONN)
-    p.run(source(CONN, settings if settings is not None else settings_for(CONN),
-                 metrics=metrics))
+    p.run(source(CONN, settings if settings is not None else settings_for(CONN), metrics=metrics))
     return p, metrics
 
 
@@ -60,9 +60,13 @@ def _counts() -> dict[str, int]:
 
 
 def _columns(table: str) -> set[str]:
-    return {r[0] for r in _query(
-        "select column_name from information_schema.columns "
-        f"where table_schema = 'raw_salesforce' and table_name = '{table}'")}
+    return {
+        r[0]
+        for r in _query(
+            "select column_name from information_schema.columns "
+            f"where table_schema = 'raw_salesforce' and table_name = '{table}'"
+        )
+    }
 
 
 def _sf_ts(text: str) -> datetime:
@@ -102,8 +106,9 @@ def test_full_load_typed_values(simulator_factory, isolated_env) -> None:
     assert row[6] is False and row[7] == CONN
 
     acc = _store(sim, "Account")[0]
-    row = _query("select name, created_date, tax_id__c from raw_salesforce.account "
-                 f"where id = '{acc['Id']}'")[0]
+    row = _query(
+        f"select name, created_date, tax_id__c from raw_salesforce.account where id = '{acc['Id']}'"
+    )[0]
     assert row == (acc["Name"], _sf_ts(acc["CreatedDate"]), acc["Tax_Id__c"])
     user = _store(sim, "User")[0]
     row = _query(f"select email, is_active from raw_salesforce.user where id = '{user['Id']}'")[0]
@@ -124,10 +129,17 @@ def test_pages_through_next_records_url(simulator_factory, isolated_env) -> None
 
 def _token(sim: Any) -> tuple[str, str]:
     s = settings_for(CONN)
-    body = requests.post(f"{s['login_url']}/services/oauth2/token", data={
-        "grant_type": "password", "client_id": s["client_id"],
-        "client_secret": s["client_secret"], "username": s["username"],
-        "password": f"{s['password']}{s['security_token']}"}, timeout=10).json()
+    body = requests.post(
+        f"{s['login_url']}/services/oauth2/token",
+        data={
+            "grant_type": "password",
+            "client_id": s["client_id"],
+            "client_secret": s["client_secret"],
+            "username": s["username"],
+            "password": f"{s['password']}{s['security_token']}",
+        },
+        timeout=10,
+    ).json()
     return body["instance_url"], body["access_token"]
 
 
@@ -146,18 +158,24 @@ def test_rerun_and_incremental_with_soft_delete(simulator_factory, isolated_env)
     # a deletion through the API: queryAll must bring it back as IsDeleted = true
     instance, token = _token(sim)
     victim = _store(sim, "Account")[0]["Id"]
-    requests.delete(f"{instance}/services/data/v60.0/sobjects/Account/{victim}",
-                    headers={"Authorization": f"Bearer {token}"}, timeout=10).raise_for_status()
-    changed = {t: sum(1 for r in _store(sim, o) if _sf_ts(r["SystemModstamp"]) > previous)
-               for o, t in OBJECTS.items()}
+    requests.delete(
+        f"{instance}/services/data/v60.0/sobjects/Account/{victim}",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    ).raise_for_status()
+    changed = {
+        t: sum(1 for r in _store(sim, o) if _sf_ts(r["SystemModstamp"]) > previous)
+        for o, t in OBJECTS.items()
+    }
     assert changed["account"] >= 1 and sum(changed.values()) > 1
 
     p, incremental = _run()
     loaded = _loaded(p)
     assert {t: loaded[t] for t in TABLES} == changed
     assert _counts() == _expected_counts(sim)
-    assert _query(f"select is_deleted from raw_salesforce.account where id = '{victim}'") == \
-        [(True,)]
+    assert _query(f"select is_deleted from raw_salesforce.account where id = '{victim}'") == [
+        (True,)
+    ]
     # same number of calls (one page per object at this scale) for far fewer rows; the
     # request count must never exceed the first run's
     assert incremental.as_dict()["requests"] <= first.as_dict()["requests"]
@@ -177,8 +195,9 @@ class _ExpiringMetrics(common.Metrics):
             requests.post(self.control_url + "/faults/expire-tokens", timeout=10)
 
 
-def test_faults_end_with_the_clean_tables(simulator_factory, isolated_env, tmp_path: Path,
-                                          monkeypatch) -> None:
+def test_faults_end_with_the_clean_tables(
+    simulator_factory, isolated_env, tmp_path: Path, monkeypatch
+) -> None:
     clean = _start(simulator_factory)
     _run()
     expected = _snapshot()
@@ -220,8 +239,9 @@ def test_drift_adds_the_new_column(simulator_factory, isolated_env) -> None:
     assert _counts() == _expected_counts(sim)
     for table in ("account", "opportunity"):
         assert "segment__c" in _columns(table)
-        assert _query(f"select distinct segment__c from raw_salesforce.{table}") == \
-            [("Enterprise",)]
+        assert _query(f"select distinct segment__c from raw_salesforce.{table}") == [
+            ("Enterprise",)
+        ]
 
 
 def _pg_database(postgres_uri: str) -> str:
@@ -240,8 +260,9 @@ def _pg_database(postgres_uri: str) -> str:
     return f"postgresql://postgres:unused@localhost/{name}?host={socket_dir}"
 
 
-def test_full_load_into_postgres(simulator_factory, isolated_env, postgres_uri,
-                                 monkeypatch) -> None:
+def test_full_load_into_postgres(
+    simulator_factory, isolated_env, postgres_uri, monkeypatch
+) -> None:
     import psycopg2
 
     uri = _pg_database(postgres_uri)
@@ -258,8 +279,10 @@ def test_full_load_into_postgres(simulator_factory, isolated_env, postgres_uri,
                 cur.execute(f'select count(*) from raw_salesforce."{t}"')
                 counts[t] = cur.fetchone()[0]
             opp = next(o for o in _store(sim, "Opportunity") if o["Amount"])
-            cur.execute("select amount, system_modstamp from raw_salesforce.opportunity "
-                        "where id = %s", (opp["Id"],))
+            cur.execute(
+                "select amount, system_modstamp from raw_salesforce.opportunity where id = %s",
+                (opp["Id"],),
+            )
             amount, stamp = cur.fetchone()
     finally:
         con.close()

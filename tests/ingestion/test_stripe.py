@@ -81,29 +81,46 @@ def test_full_load_equals_store_and_rerun_adds_nothing(simulator_factory, isolat
     got = _query(
         "select currency, total, total_major, amount_paid_major, created, due_date, "
         "status_transitions__paid_at, metadata__erp_invoice_number, customer "
-        f"from raw_stripe.invoices where id = '{inv['id']}'")[0]
+        f"from raw_stripe.invoices where id = '{inv['id']}'"
+    )[0]
     paid_at = inv["status_transitions"]["paid_at"]
     assert got == (
-        inv["currency"].upper(), inv["total"], Decimal(inv["total"]) / 100,
-        Decimal(inv["amount_paid"]) / 100, _ts(inv["created"]), _ts(inv["due_date"]),
-        _ts(paid_at) if paid_at else None, inv["metadata"].get("erp_invoice_number"),
-        inv["customer"])
+        inv["currency"].upper(),
+        inv["total"],
+        Decimal(inv["total"]) / 100,
+        Decimal(inv["amount_paid"]) / 100,
+        _ts(inv["created"]),
+        _ts(inv["due_date"]),
+        _ts(paid_at) if paid_at else None,
+        inv["metadata"].get("erp_invoice_number"),
+        inv["customer"],
+    )
     cus = store["customers"][0]
     assert _query(
         "select name, address__country, currency, created, is_deleted "
-        f"from raw_stripe.customers where id = '{cus['id']}'")[0] == (
-        cus["name"], cus["address"]["country"], cus["currency"].upper(), _ts(cus["created"]),
-        False)
+        f"from raw_stripe.customers where id = '{cus['id']}'"
+    )[0] == (
+        cus["name"],
+        cus["address"]["country"],
+        cus["currency"].upper(),
+        _ts(cus["created"]),
+        False,
+    )
     ch = store["charges"][0]
     assert _query(
         "select amount, amount_major, paid, captured, payment_intent "
-        f"from raw_stripe.charges where id = '{ch['id']}'")[0] == (
-        ch["amount"], Decimal(ch["amount"]) / 100, True, True, ch["payment_intent"])
+        f"from raw_stripe.charges where id = '{ch['id']}'"
+    )[0] == (ch["amount"], Decimal(ch["amount"]) / 100, True, True, ch["payment_intent"])
     ev = store["events"][-1]
     assert _query(
         "select type, created, object_id, object_type from raw_stripe.events "
-        f"where id = '{ev['id']}'")[0] == (
-        ev["type"], _ts(ev["created"]), ev["data"]["object"]["id"], ev["data"]["object"]["object"])
+        f"where id = '{ev['id']}'"
+    )[0] == (
+        ev["type"],
+        _ts(ev["created"]),
+        ev["data"]["object"]["id"],
+        ev["data"]["object"]["object"],
+    )
 
     # re-run without changes: nothing loaded, nothing duplicated, one request per resource
     rows, metrics = _run()
@@ -123,8 +140,12 @@ def test_incremental_reads_only_changes_through_events(simulator_factory, isolat
     auth = {"Authorization": f"Bearer {api['api_key']}"}
     customers = sorted(r["id"] for r in _store(sim, "customers"))
     updated, deleted = customers[0], customers[1]
-    r = requests.post(f"{api['base_url']}/v1/customers/{updated}", headers=auth, timeout=30,
-                      data={"metadata[erp_customer_id]": "C-4711"})
+    r = requests.post(
+        f"{api['base_url']}/v1/customers/{updated}",
+        headers=auth,
+        timeout=30,
+        data={"metadata[erp_customer_id]": "C-4711"},
+    )
     assert r.ok, r.text
     r = requests.delete(f"{api['base_url']}/v1/customers/{deleted}", headers=auth, timeout=30)
     assert r.ok, r.text
@@ -134,8 +155,12 @@ def test_incremental_reads_only_changes_through_events(simulator_factory, isolat
     # expected from the store: events newer than the previous clock, and the objects they touch
     new_events = [e for e in _store(sim, "events") if e["created"] > previous_clock]
     touched = {t: set() for t in OBJECTS}
-    table_of = {"customer": "customers", "invoice": "invoices",
-                "payment_intent": "payment_intents", "charge": "charges"}
+    table_of = {
+        "customer": "customers",
+        "invoice": "invoices",
+        "payment_intent": "payment_intents",
+        "charge": "charges",
+    }
     for e in new_events:
         touched[table_of[e["data"]["object"]["object"]]].add(e["data"]["object"]["id"])
     expected = {t: len(ids) for t, ids in touched.items() if ids}
@@ -146,11 +171,16 @@ def test_incremental_reads_only_changes_through_events(simulator_factory, isolat
     assert second["requests"] * 3 <= first["requests"], (first, second)
 
     assert _query(f"select is_deleted from raw_stripe.customers where id = '{deleted}'") == [
-        (True,)]
-    assert _query("select metadata__erp_customer_id, is_deleted from raw_stripe.customers "
-                  f"where id = '{updated}'") == [("C-4711", False)]
-    assert _query("select type from raw_stripe.events where object_id = "
-                  f"'{deleted}' and type = 'customer.deleted'") == [("customer.deleted",)]
+        (True,)
+    ]
+    assert _query(
+        "select metadata__erp_customer_id, is_deleted from raw_stripe.customers "
+        f"where id = '{updated}'"
+    ) == [("C-4711", False)]
+    assert _query(
+        "select type from raw_stripe.events where object_id = "
+        f"'{deleted}' and type = 'customer.deleted'"
+    ) == [("customer.deleted",)]
 
     # and once more: the boundary second's events are not read again
     rows, _ = _run()
@@ -160,16 +190,21 @@ def test_incremental_reads_only_changes_through_events(simulator_factory, isolat
 def _snapshot() -> dict[str, list[tuple[Any, ...]]]:
     out = {}
     for t in TABLES:
-        cols = [c for (c,) in _query(
-            "select column_name from information_schema.columns where table_schema = "
-            f"'raw_stripe' and table_name = '{t}' and column_name not like '_dlt%' "
-            "order by column_name")]
+        cols = [
+            c
+            for (c,) in _query(
+                "select column_name from information_schema.columns where table_schema = "
+                f"'raw_stripe' and table_name = '{t}' and column_name not like '_dlt%' "
+                "order by column_name"
+            )
+        ]
         out[t] = sorted(_query(f"select {', '.join(cols)} from raw_stripe.{t}"), key=str)
     return out
 
 
-def test_faults_throttling_and_server_errors_end_equal(simulator_factory, isolated_env,
-                                                       monkeypatch) -> None:
+def test_faults_throttling_and_server_errors_end_equal(
+    simulator_factory, isolated_env, monkeypatch
+) -> None:
     sim = _start(simulator_factory, faults="rate_limit=0.2,server_error=0.1")
     _, metrics = _run()
     assert metrics["throttled"] > 0 and metrics["server_errors"] > 0, metrics
@@ -206,9 +241,13 @@ def test_malformed_records_are_quarantined(simulator_factory, isolated_env) -> N
 def test_schema_drift_adds_columns(simulator_factory, isolated_env) -> None:
     _start(simulator_factory, faults="drift=1")
     _run()
-    cols = {(t, c) for t, c in _query(
-        "select table_name, column_name from information_schema.columns "
-        "where table_schema = 'raw_stripe'")}
+    cols = {
+        (t, c)
+        for t, c in _query(
+            "select table_name, column_name from information_schema.columns "
+            "where table_schema = 'raw_stripe'"
+        )
+    }
     assert ("customers", "invoice_credit_balance") in cols
     assert ("invoices", "customer_tax_ids") in cols
 
@@ -229,8 +268,9 @@ def _pg_database(postgres_uri: str) -> str:
     return f"postgresql://postgres:unused@localhost/{name}?host={socket_dir}"
 
 
-def test_full_load_into_postgres(simulator_factory, isolated_env, postgres_uri,
-                                 monkeypatch) -> None:
+def test_full_load_into_postgres(
+    simulator_factory, isolated_env, postgres_uri, monkeypatch
+) -> None:
     import psycopg2
 
     uri = _pg_database(postgres_uri)
@@ -245,10 +285,15 @@ def test_full_load_into_postgres(simulator_factory, isolated_env, postgres_uri,
                 cur.execute(f"select count(*) from raw_stripe.{t}")
                 assert cur.fetchone()[0] == len(_store(sim, t)), t
             inv = _store(sim, "invoices")[0]
-            cur.execute("select currency, total_major, created from raw_stripe.invoices "
-                        "where id = %s", (inv["id"],))
-            assert cur.fetchone() == (inv["currency"].upper(), Decimal(inv["total"]) / 100,
-                                      _ts(inv["created"]))
+            cur.execute(
+                "select currency, total_major, created from raw_stripe.invoices where id = %s",
+                (inv["id"],),
+            )
+            assert cur.fetchone() == (
+                inv["currency"].upper(),
+                Decimal(inv["total"]) / 100,
+                _ts(inv["created"]),
+            )
     finally:
         con.close()
 

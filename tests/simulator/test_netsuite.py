@@ -31,74 +31,154 @@ def build_store() -> Store:
     store = Store({"seed": 1, "scale": "test", "clock": "2026-10-31T18:00:00+00:00"})
     for n, (name, account_id) in enumerate(ACCOUNTS.items()):
         conn = store.connection("netsuite", name)
-        conn.settings.update({"account_id": account_id, "client_id": f"client-{name}",
-                              "certificate_id": f"cert-{name}", "public_key_pem": PUBLIC_KEY,
-                              "concurrency_limit": 5})
+        conn.settings.update(
+            {
+                "account_id": account_id,
+                "client_id": f"client-{name}",
+                "certificate_id": f"cert-{name}",
+                "public_key_pem": PUBLIC_KEY,
+                "concurrency_limit": 5,
+            }
+        )
         base = 100 * n
-        subs = [("1", "Singapore", "SG", "1"), ("2", "Australia", "AU", "2")] if n == 0 else [
-            ("1", "Netherlands", "NL", "1"), ("2", "Sweden", "SE", "2")]
+        subs = (
+            [("1", "Singapore", "SG", "1"), ("2", "Australia", "AU", "2")]
+            if n == 0
+            else [("1", "Netherlands", "NL", "1"), ("2", "Sweden", "SE", "2")]
+        )
         for sid, sname, country, cur in subs:
-            conn.table("subsidiary").upsert({"id": sid, "name": sname, "country": country,
-                                             "currency": cur, "isinactive": "F",
-                                             "lastmodifieddate": "1/5/2026 10:00:00 AM"})
-        currencies = [("1", "SGD", "Singapore Dollar"), ("2", "AUD", "Australian Dollar")] \
-            if n == 0 else [("1", "EUR", "Euro"), ("2", "SEK", "Swedish Krona")]
+            conn.table("subsidiary").upsert(
+                {
+                    "id": sid,
+                    "name": sname,
+                    "country": country,
+                    "currency": cur,
+                    "isinactive": "F",
+                    "lastmodifieddate": "1/5/2026 10:00:00 AM",
+                }
+            )
+        currencies = (
+            [("1", "SGD", "Singapore Dollar"), ("2", "AUD", "Australian Dollar")]
+            if n == 0
+            else [("1", "EUR", "Euro"), ("2", "SEK", "Swedish Krona")]
+        )
         for cid, symbol, cname in currencies:
-            conn.table("currency").upsert({"id": cid, "symbol": symbol, "name": cname,
-                                           "isbasecurrency": "T" if cid == "1" else "F",
-                                           "lastmodifieddate": "1/5/2026 10:00:00 AM"})
-        conn.table("department").upsert({"id": "3", "name": "Consulting", "subsidiary": "1",
-                                         "isinactive": "F",
-                                         "lastmodifieddate": "1/5/2026 10:00:00 AM"})
+            conn.table("currency").upsert(
+                {
+                    "id": cid,
+                    "symbol": symbol,
+                    "name": cname,
+                    "isbasecurrency": "T" if cid == "1" else "F",
+                    "lastmodifieddate": "1/5/2026 10:00:00 AM",
+                }
+            )
+        conn.table("department").upsert(
+            {
+                "id": "3",
+                "name": "Consulting",
+                "subsidiary": "1",
+                "isinactive": "F",
+                "lastmodifieddate": "1/5/2026 10:00:00 AM",
+            }
+        )
         for sid, sname in (("1", "In Progress"), ("2", "Closed")):
             conn.table("jobstatus").upsert({"id": sid, "name": sname})
         for i in range(1, 8):
             cid = str(base + i)
-            row = {"id": cid, "entityid": f"C{cid}", "companyname": f"Client {cid} Pte Ltd",
-                   "email": f"ap{i}@client{cid}.example", "billcountry": subs[i % 2][2],
-                   "billcity": "Singapore" if n == 0 else "Amsterdam",
-                   "subsidiary": subs[i % 2][0], "currency": subs[i % 2][3],
-                   "isperson": "F", "isinactive": "T" if i == 7 else "F", "terms": "2",
-                   "custentity_conform_id": f"CF-{cid}",
-                   "datecreated": f"{i}/3/2025 2:0{i}:00 PM",
-                   "lastmodifieddate": f"9/{i + 1}/2026 {i}:30:00 PM"}
+            row = {
+                "id": cid,
+                "entityid": f"C{cid}",
+                "companyname": f"Client {cid} Pte Ltd",
+                "email": f"ap{i}@client{cid}.example",
+                "billcountry": subs[i % 2][2],
+                "billcity": "Singapore" if n == 0 else "Amsterdam",
+                "subsidiary": subs[i % 2][0],
+                "currency": subs[i % 2][3],
+                "isperson": "F",
+                "isinactive": "T" if i == 7 else "F",
+                "terms": "2",
+                "custentity_conform_id": f"CF-{cid}",
+                "datecreated": f"{i}/3/2025 2:0{i}:00 PM",
+                "lastmodifieddate": f"9/{i + 1}/2026 {i}:30:00 PM",
+            }
             if i == 2:
                 row["parent"] = str(base + 1)
                 del row["email"]  # null columns are omitted
             conn.table("customer").upsert(row)
         for i in range(1, 5):
             jid = str(base + 50 + i)
-            conn.table("job").upsert({
-                "id": jid, "entityid": f"PRJ-{jid}", "companyname": f"Project {jid}",
-                "parent": str(base + i), "subsidiary": "1", "currency": "1", "department": "3",
-                "entitystatus": "1" if i < 4 else "2", "startdate": f"{i}/1/2026",
-                "custentity_billing_method": "T&M", "isinactive": "F",
-                "datecreated": "1/2/2026 9:00:00 AM", "lastmodifieddate": T0})
-        conn.table("employee").upsert({"id": str(base + 90), "entityid": "Ada Lovelace",
-                                       "firstname": "Ada", "lastname": "Lovelace",
-                                       "email": "ada@firm.example", "subsidiary": "1",
-                                       "department": "3", "title": "Principal",
-                                       "isinactive": "F", "lastmodifieddate": T0})
+            conn.table("job").upsert(
+                {
+                    "id": jid,
+                    "entityid": f"PRJ-{jid}",
+                    "companyname": f"Project {jid}",
+                    "parent": str(base + i),
+                    "subsidiary": "1",
+                    "currency": "1",
+                    "department": "3",
+                    "entitystatus": "1" if i < 4 else "2",
+                    "startdate": f"{i}/1/2026",
+                    "custentity_billing_method": "T&M",
+                    "isinactive": "F",
+                    "datecreated": "1/2/2026 9:00:00 AM",
+                    "lastmodifieddate": T0,
+                }
+            )
+        conn.table("employee").upsert(
+            {
+                "id": str(base + 90),
+                "entityid": "Ada Lovelace",
+                "firstname": "Ada",
+                "lastname": "Lovelace",
+                "email": "ada@firm.example",
+                "subsidiary": "1",
+                "department": "3",
+                "title": "Principal",
+                "isinactive": "F",
+                "lastmodifieddate": T0,
+            }
+        )
         for i in range(1, 7):
             tid = str(base + 200 + i)
             kind = "CustInvc" if i <= 4 else "CustPymt"
-            conn.table("transaction").upsert({
-                "id": tid, "tranid": f"INV{tid}" if kind == "CustInvc" else f"PYMT{tid}",
-                "type": kind, "entity": str(base + i), "trandate": f"8/{i * 4}/2026",
-                "duedate": f"9/{i * 4}/2026", "currency": "1", "exchangerate": "1",
-                "foreigntotal": f"{i * 1000}.50", "taxtotal": "0",
-                "foreignamountremaining": "0" if i in (2, 5, 6) else f"{i * 1000}.50",
-                "status": "B" if i in (2, 5, 6) else "A", "custbody_project": str(base + 51),
-                "custbody_disputed": "F", "createddate": f"8/{i * 4}/2026 8:00:00 AM",
-                "lastmodifieddate": f"8/{i * 4}/2026 11:59:59 PM"})
+            conn.table("transaction").upsert(
+                {
+                    "id": tid,
+                    "tranid": f"INV{tid}" if kind == "CustInvc" else f"PYMT{tid}",
+                    "type": kind,
+                    "entity": str(base + i),
+                    "trandate": f"8/{i * 4}/2026",
+                    "duedate": f"9/{i * 4}/2026",
+                    "currency": "1",
+                    "exchangerate": "1",
+                    "foreigntotal": f"{i * 1000}.50",
+                    "taxtotal": "0",
+                    "foreignamountremaining": "0" if i in (2, 5, 6) else f"{i * 1000}.50",
+                    "status": "B" if i in (2, 5, 6) else "A",
+                    "custbody_project": str(base + 51),
+                    "custbody_disputed": "F",
+                    "createddate": f"8/{i * 4}/2026 8:00:00 AM",
+                    "lastmodifieddate": f"8/{i * 4}/2026 11:59:59 PM",
+                }
+            )
         for i in range(1, 26):  # 25 time entries: several pages at limit 4
-            conn.table("timebill").upsert({
-                "id": str(base + 1000 + i), "employee": str(base + 90),
-                "customer": str(base + 51 + i % 4), "item": "7", "hours": str(1 + i % 8),
-                "trandate": f"10/{i}/2026", "isbillable": "T" if i % 3 else "F", "rate": "150",
-                "posted": "F", "memo": f"Work {i}", "subsidiary": "1",
-                "datecreated": f"10/{i}/2026 5:00:00 PM",
-                "lastmodifieddate": f"10/{i}/2026 5:00:00 PM"})
+            conn.table("timebill").upsert(
+                {
+                    "id": str(base + 1000 + i),
+                    "employee": str(base + 90),
+                    "customer": str(base + 51 + i % 4),
+                    "item": "7",
+                    "hours": str(1 + i % 8),
+                    "trandate": f"10/{i}/2026",
+                    "isbillable": "T" if i % 3 else "F",
+                    "rate": "150",
+                    "posted": "F",
+                    "memo": f"Work {i}",
+                    "subsidiary": "1",
+                    "datecreated": f"10/{i}/2026 5:00:00 PM",
+                    "lastmodifieddate": f"10/{i}/2026 5:00:00 PM",
+                }
+            )
     return store
 
 
@@ -108,8 +188,7 @@ class Sim:
     def __init__(self, store: Store, config: FaultConfig):
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
-        ctx = EmulatorContext(store=store, faults=Faults("netsuite", config, 1),
-                              base_url=self.url)
+        ctx = EmulatorContext(store=store, faults=Faults("netsuite", config, 1), base_url=self.url)
         self.store = store
         self.emulator = Emulator(ctx)
         self.thread = ServerThread(self.emulator.app, port=port).start()
@@ -120,8 +199,13 @@ class Sim:
     def assertion(self, name: str, **overrides: Any) -> str:
         info = self.info(name)
         now = int(time.time())
-        claims = {"iss": info["client_id"], "scope": ["rest_webservices"],
-                  "aud": info["token_url"], "iat": now, "exp": now + 3600}
+        claims = {
+            "iss": info["client_id"],
+            "scope": ["rest_webservices"],
+            "aud": info["token_url"],
+            "iat": now,
+            "exp": now + 3600,
+        }
         headers = {"kid": info["certificate_id"], "typ": "JWT"}
         key = overrides.pop("_key", PRIVATE_KEY)
         alg = overrides.pop("_alg", "PS256")
@@ -131,9 +215,12 @@ class Sim:
         return jwt.encode(claims, key, algorithm=alg, headers=headers)
 
     def token_request(self, name: str, assertion: str, **form: str) -> requests.Response:
-        body = {"grant_type": "client_credentials",
-                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-                "client_assertion": assertion, **form}
+        body = {
+            "grant_type": "client_credentials",
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": assertion,
+            **form,
+        }
         return requests.post(self.info(name)["token_url"], data=body, timeout=10)
 
     def session(self, name: str) -> requests.Session:
@@ -143,22 +230,33 @@ class Sim:
         session.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
         return session
 
-    def suiteql(self, session: requests.Session, name: str, q: str, limit: int = 1000,
-                offset: int = 0, prefer: bool = True) -> requests.Response:
+    def suiteql(
+        self,
+        session: requests.Session,
+        name: str,
+        q: str,
+        limit: int = 1000,
+        offset: int = 0,
+        prefer: bool = True,
+    ) -> requests.Response:
         headers = {"Prefer": "transient"} if prefer else {}
-        return session.post(f"{self.info(name)['base_url']}/services/rest/query/v1/suiteql",
-                            params={"limit": limit, "offset": offset}, json={"q": q},
-                            headers=headers, timeout=30)
+        return session.post(
+            f"{self.info(name)['base_url']}/services/rest/query/v1/suiteql",
+            params={"limit": limit, "offset": offset},
+            json={"q": q},
+            headers=headers,
+            timeout=30,
+        )
 
-    def walk(self, session: requests.Session, name: str, q: str,
-             limit: int = 4) -> tuple[list[dict[str, Any]], int]:
+    def walk(
+        self, session: requests.Session, name: str, q: str, limit: int = 4
+    ) -> tuple[list[dict[str, Any]], int]:
         """Follow the next links to the end, as a client would; returns (items, pages)."""
         items: list[dict[str, Any]] = []
         url = f"{self.info(name)['base_url']}/services/rest/query/v1/suiteql?limit={limit}"
         pages = 0
         while url:
-            response = session.post(url, json={"q": q}, headers={"Prefer": "transient"},
-                                    timeout=30)
+            response = session.post(url, json={"q": q}, headers={"Prefer": "transient"}, timeout=30)
             assert response.status_code == 200, response.text
             body = response.json()
             pages += 1
@@ -209,20 +307,30 @@ def test_token_success_and_info(sim: Sim) -> None:
 
 
 def test_token_failures(sim: Sim) -> None:
-    other = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()).decode()
+    other = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
     now = int(time.time())
     cases = {
-        "invalid_client": [sim.assertion("apac", _headers={"kid": "wrong"}),
-                           sim.assertion("apac", iss="someone-else"),
-                           sim.assertion("apac", _key=other),
-                           sim.assertion("europe"),  # europe's kid on apac's URL
-                           "not-a-jwt"],
-        "invalid_grant": [sim.assertion("apac", iat=now - 7200, exp=now - 3600),
-                          sim.assertion("apac", aud="https://elsewhere.example/token"),
-                          sim.assertion("apac", exp=now + 7200),
-                          sim.assertion("apac", scope=["restlets"])],
+        "invalid_client": [
+            sim.assertion("apac", _headers={"kid": "wrong"}),
+            sim.assertion("apac", iss="someone-else"),
+            sim.assertion("apac", _key=other),
+            sim.assertion("europe"),  # europe's kid on apac's URL
+            "not-a-jwt",
+        ],
+        "invalid_grant": [
+            sim.assertion("apac", iat=now - 7200, exp=now - 3600),
+            sim.assertion("apac", aud="https://elsewhere.example/token"),
+            sim.assertion("apac", exp=now + 7200),
+            sim.assertion("apac", scope=["restlets"]),
+        ],
     }
     for error, assertions in cases.items():
         for assertion in assertions:
@@ -243,11 +351,18 @@ def test_unauthorized_and_accounts_kept_apart(sim: Sim) -> None:
     ids_europe = {i["id"] for i in sim.suiteql(europe, "europe", q).json()["items"]}
     assert ids_apac == {str(i) for i in range(1, 8)}
     assert ids_europe == {str(100 + i) for i in range(1, 8)}
-    missing = apac.post(f"{sim.url}/999/services/rest/query/v1/suiteql", json={"q": q},
-                        headers={"Prefer": "transient"}, timeout=10)
+    missing = apac.post(
+        f"{sim.url}/999/services/rest/query/v1/suiteql",
+        json={"q": q},
+        headers={"Prefer": "transient"},
+        timeout=10,
+    )
     assert missing.status_code == 404
-    no_account = requests.post(f"{sim.url}/999/services/rest/auth/oauth2/v1/token",
-                               data={"grant_type": "client_credentials"}, timeout=10)
+    no_account = requests.post(
+        f"{sim.url}/999/services/rest/auth/oauth2/v1/token",
+        data={"grant_type": "client_credentials"},
+        timeout=10,
+    )
     assert no_account.status_code == 404
 
 
@@ -257,8 +372,7 @@ def test_token_ttl_expires() -> None:
         session = s.session("apac")
         assert s.suiteql(session, "apac", "SELECT id FROM currency").status_code == 200
         time.sleep(0.5)
-        assert_problem(s.suiteql(session, "apac", "SELECT id FROM currency"), 401,
-                       "INVALID_LOGIN")
+        assert_problem(s.suiteql(session, "apac", "SELECT id FROM currency"), 401, "INVALID_LOGIN")
     finally:
         s.thread.stop()
 
@@ -279,8 +393,9 @@ def test_suiteql_walks_all_pages(sim: Sim) -> None:
     last = next(x["href"] for x in first["links"] if x["rel"] == "last")
     assert last.endswith("/5123001/services/rest/query/v1/suiteql?limit=4&offset=24")
     # ordered walk, descending by a numeric column then id
-    items, _ = sim.walk(session, "apac", "SELECT id, hours FROM timebill t "
-                        "ORDER BY t.hours DESC, id ASC", limit=5)
+    items, _ = sim.walk(
+        session, "apac", "SELECT id, hours FROM timebill t ORDER BY t.hours DESC, id ASC", limit=5
+    )
     hours = [float(i["hours"]) for i in items]
     assert hours == sorted(hours, reverse=True) and len(items) == 25
 
@@ -292,10 +407,14 @@ def test_suiteql_request_errors(sim: Sim) -> None:
     for limit, offset in ((0, 0), (1001, 0), (5, 3)):
         bad = sim.suiteql(session, "apac", "SELECT id FROM customer", limit, offset)
         assert_problem(bad, 400, "INVALID_PARAMETER")
-    for q in ("SELECT id FROM nosuchtable", "SELECT nosuchcolumn FROM customer",
-              "SELEC id FROM customer", "SELECT id FROM customer WHERE",
-              "SELECT id FROM customer; DELETE FROM customer",
-              "SELECT id FROM customer WHERE lastmodifieddate > 'soon'"):
+    for q in (
+        "SELECT id FROM nosuchtable",
+        "SELECT nosuchcolumn FROM customer",
+        "SELEC id FROM customer",
+        "SELECT id FROM customer WHERE",
+        "SELECT id FROM customer; DELETE FROM customer",
+        "SELECT id FROM customer WHERE lastmodifieddate > 'soon'",
+    ):
         body = assert_problem(sim.suiteql(session, "apac", q), 400, "INVALID_PARAMETER")
         detail = body["o:errorDetails"][0]
         assert detail["o:errorQueryParam"] == "q"
@@ -313,65 +432,102 @@ def test_suiteql_filters_and_functions(sim: Sim) -> None:
     assert ids("SELECT id FROM customer WHERE parent IS NOT NULL") == ["2"]
     assert ids("SELECT id FROM customer WHERE email IS NULL") == ["2"]
     assert ids("SELECT id FROM customer WHERE id IN (1, '3', 5) AND isinactive = 'F'") == [
-        "1", "3", "5"]
-    assert ids("SELECT c.id FROM customer c WHERE NOT (c.subsidiary = 2 OR c.id > 5) "
-               "ORDER BY c.id DESC") == ["4", "2"]
+        "1",
+        "3",
+        "5",
+    ]
+    assert ids(
+        "SELECT c.id FROM customer c WHERE NOT (c.subsidiary = 2 OR c.id > 5) ORDER BY c.id DESC"
+    ) == ["4", "2"]
     assert ids("SELECT id FROM customer WHERE companyname LIKE 'Client 1%'") == ["1"]
     assert ids("SELECT id FROM customer WHERE id BETWEEN 3 AND 4") == ["3", "4"]
-    assert ids("SELECT id FROM customer WHERE id NOT IN (1, 2, 3) AND companyname NOT LIKE "
-               "'%7%'") == ["4", "5", "6"]
+    assert ids(
+        "SELECT id FROM customer WHERE id NOT IN (1, 2, 3) AND companyname NOT LIKE '%7%'"
+    ) == ["4", "5", "6"]
     assert ids("SELECT id FROM customer WHERE ROWNUM <= 2") == ["1", "2"]
     # numeric, not string, comparison: '10' > '9' only as numbers
     assert ids("SELECT id FROM timebill WHERE id >= 1010 AND id < 1012") == ["1010", "1011"]
-    assert ids("SELECT id FROM transaction WHERE foreigntotal > 3000 AND type = 'CustInvc'") \
-        == ["203", "204"]
+    assert ids("SELECT id FROM transaction WHERE foreigntotal > 3000 AND type = 'CustInvc'") == [
+        "203",
+        "204",
+    ]
     # dates compare as dates, not strings ("8/12/2026" < "8/4/2026" as text)
-    assert ids("SELECT id FROM transaction WHERE trandate >= TO_DATE('2026-08-12', "
-               "'YYYY-MM-DD') ORDER BY trandate DESC") == ["206", "205", "204", "203"]
+    assert ids(
+        "SELECT id FROM transaction WHERE trandate >= TO_DATE('2026-08-12', "
+        "'YYYY-MM-DD') ORDER BY trandate DESC"
+    ) == ["206", "205", "204", "203"]
     assert ids("SELECT id FROM transaction WHERE trandate < '8/12/2026'") == ["201", "202"]
-    assert ids("SELECT id FROM customer WHERE datecreated > TO_TIMESTAMP('2025-06-03 "
-               "14:06:00', 'YYYY-MM-DD HH24:MI:SS')") == ["7"]
-    row = sim.suiteql(session, "apac", "SELECT id, BUILTIN.DF(currency) AS currencyname, "
-                      "BUILTIN.DF(subsidiary) AS sub, TO_CHAR(lastmodifieddate, "
-                      "'YYYY-MM-DD HH24:MI:SS') AS modified, BUILTIN.DF(parent) AS parentname "
-                      "FROM customer WHERE id = 2").json()["items"][0]
-    assert row == {"links": [], "id": "2", "currencyname": "Singapore Dollar",
-                   "sub": "Singapore", "modified": "2026-09-03 14:30:00",
-                   "parentname": "C1 Client 1 Pte Ltd"}
-    job = sim.suiteql(session, "apac", "SELECT j.entityid AS project, BUILTIN.DF(j.entitystatus)"
-                      " AS status, c.companyname AS client FROM job j JOIN customer c ON "
-                      "j.parent = c.id WHERE j.id = 54").json()["items"]
-    assert job == [{"links": [], "project": "PRJ-54", "status": "Closed",
-                    "client": "Client 4 Pte Ltd"}]
-    agg = sim.suiteql(session, "apac", "SELECT COUNT(*) AS n, MAX(lastmodifieddate) AS latest "
-                      "FROM customer").json()
+    assert ids(
+        "SELECT id FROM customer WHERE datecreated > TO_TIMESTAMP('2025-06-03 "
+        "14:06:00', 'YYYY-MM-DD HH24:MI:SS')"
+    ) == ["7"]
+    row = sim.suiteql(
+        session,
+        "apac",
+        "SELECT id, BUILTIN.DF(currency) AS currencyname, "
+        "BUILTIN.DF(subsidiary) AS sub, TO_CHAR(lastmodifieddate, "
+        "'YYYY-MM-DD HH24:MI:SS') AS modified, BUILTIN.DF(parent) AS parentname "
+        "FROM customer WHERE id = 2",
+    ).json()["items"][0]
+    assert row == {
+        "links": [],
+        "id": "2",
+        "currencyname": "Singapore Dollar",
+        "sub": "Singapore",
+        "modified": "2026-09-03 14:30:00",
+        "parentname": "C1 Client 1 Pte Ltd",
+    }
+    job = sim.suiteql(
+        session,
+        "apac",
+        "SELECT j.entityid AS project, BUILTIN.DF(j.entitystatus)"
+        " AS status, c.companyname AS client FROM job j JOIN customer c ON "
+        "j.parent = c.id WHERE j.id = 54",
+    ).json()["items"]
+    assert job == [
+        {"links": [], "project": "PRJ-54", "status": "Closed", "client": "Client 4 Pte Ltd"}
+    ]
+    agg = sim.suiteql(
+        session, "apac", "SELECT COUNT(*) AS n, MAX(lastmodifieddate) AS latest FROM customer"
+    ).json()
     assert agg["items"] == [{"links": [], "n": "7", "latest": "9/8/2026 7:30:00 PM"}]
 
 
 def test_incremental_after_patch_and_store_change(sim: Sim) -> None:
     session = sim.session("apac")
     base = sim.info("apac")["base_url"]
-    incremental = ("SELECT id, custentity_conform_id, lastmodifieddate FROM customer WHERE "
-                   "lastmodifieddate > TO_TIMESTAMP('2026-09-08 19:30:00', "
-                   "'YYYY-MM-DD HH24:MI:SS') ORDER BY lastmodifieddate, id")
+    incremental = (
+        "SELECT id, custentity_conform_id, lastmodifieddate FROM customer WHERE "
+        "lastmodifieddate > TO_TIMESTAMP('2026-09-08 19:30:00', "
+        "'YYYY-MM-DD HH24:MI:SS') ORDER BY lastmodifieddate, id"
+    )
     assert sim.suiteql(session, "apac", incremental).json()["items"] == []
     # the boundary itself is excluded (strictly greater), included with >=
     at_or_after = incremental.replace(">", ">=")
     assert [i["id"] for i in sim.suiteql(session, "apac", at_or_after).json()["items"]] == ["7"]
-    patched = session.patch(f"{base}/services/rest/record/v1/customer/3",
-                            json={"custentity_conform_id": "CF-NEW", "companyName": "Renamed"},
-                            timeout=10)
+    patched = session.patch(
+        f"{base}/services/rest/record/v1/customer/3",
+        json={"custentity_conform_id": "CF-NEW", "companyName": "Renamed"},
+        timeout=10,
+    )
     assert patched.status_code == 204
     assert patched.headers["Location"] == f"{base}/services/rest/record/v1/customer/3"
     items = sim.suiteql(session, "apac", incremental).json()["items"]
-    assert items == [{"links": [], "id": "3", "custentity_conform_id": "CF-NEW",
-                      "lastmodifieddate": "10/31/2026 6:00:00 PM"}]
+    assert items == [
+        {
+            "links": [],
+            "id": "3",
+            "custentity_conform_id": "CF-NEW",
+            "lastmodifieddate": "10/31/2026 6:00:00 PM",
+        }
+    ]
     assert sim.store.writes[-1]["method"] == "PATCH"
     # a change made in the store (e.g. by the generator) is seen by the next walk
     conn = sim.store.connection("netsuite", "apac")
     with sim.store.lock:
-        conn.table("customer").upsert({**conn.table("customer").get("5"),
-                                       "lastmodifieddate": "10/31/2026 5:00:00 PM"})
+        conn.table("customer").upsert(
+            {**conn.table("customer").get("5"), "lastmodifieddate": "10/31/2026 5:00:00 PM"}
+        )
     items = sim.suiteql(session, "apac", incremental).json()["items"]
     assert [i["id"] for i in items] == ["5", "3"]
 
@@ -388,8 +544,11 @@ def test_record_api_get_patch_list(sim: Sim) -> None:
     assert customer["isInactive"] is False
     assert customer["dateCreated"] == "2025-02-03T14:02:00Z"
     assert customer["lastModifiedDate"] == "2026-09-03T14:30:00Z"
-    assert customer["subsidiary"] == {"links": [{"rel": "self", "href": f"{root}/subsidiary/1"}],
-                                      "id": "1", "refName": "Singapore"}
+    assert customer["subsidiary"] == {
+        "links": [{"rel": "self", "href": f"{root}/subsidiary/1"}],
+        "id": "1",
+        "refName": "Singapore",
+    }
     assert customer["parent"]["id"] == "1" and customer["custentity_conform_id"] == "CF-2"
     invoice = session.get(f"{root}/invoice/201", timeout=10).json()
     assert invoice["tranId"] == "INV201" and invoice["total"] == 1000.5
@@ -401,12 +560,18 @@ def test_record_api_get_patch_list(sim: Sim) -> None:
     assert session.get(f"{root}/employee/90", timeout=10).json()["firstName"] == "Ada"
     assert_problem(session.get(f"{root}/invoice/205", timeout=10), 404, "NONEXISTENT_ID")
     assert_problem(session.get(f"{root}/customer/999", timeout=10), 404, "NONEXISTENT_ID")
-    assert_problem(session.patch(f"{root}/customer/999", json={"email": "x@y.z"}, timeout=10),
-                   404, "NONEXISTENT_ID")
+    assert_problem(
+        session.patch(f"{root}/customer/999", json={"email": "x@y.z"}, timeout=10),
+        404,
+        "NONEXISTENT_ID",
+    )
     bad = session.patch(f"{root}/customer/2", json={"noSuchField": 1}, timeout=10)
     assert_problem(bad, 400, "USER_ERROR")
-    ok = session.patch(f"{root}/job/51", json={"isInactive": True, "endDate": "2026-12-31",
-                                               "entityStatus": {"id": "2"}}, timeout=10)
+    ok = session.patch(
+        f"{root}/job/51",
+        json={"isInactive": True, "endDate": "2026-12-31", "entityStatus": {"id": "2"}},
+        timeout=10,
+    )
     assert ok.status_code == 204
     row = sim.store.connection("netsuite", "apac").table("job").get("51")
     assert row["isinactive"] == "T" and row["enddate"] == "12/31/2026"
@@ -435,14 +600,16 @@ def test_rate_limit_and_server_error_shapes() -> None:
         body = assert_problem(response, 429, "CONCURRENCY_LIMIT_EXCEEDED")
         assert body["title"] == "Too Many Requests" and "Retry-After" not in response.headers
         assert body["o:errorDetails"][0]["detail"] == (
-            "Concurrent request limit exceeded. Request blocked.")
+            "Concurrent request limit exceeded. Request blocked."
+        )
     finally:
         s.thread.stop()
     s = make_sim(server_error=1.0)
     try:
         session = s.session("apac")
-        assert_problem(s.suiteql(session, "apac", "SELECT id FROM customer"), 500,
-                       "UNEXPECTED_ERROR")
+        assert_problem(
+            s.suiteql(session, "apac", "SELECT id FROM customer"), 500, "UNEXPECTED_ERROR"
+        )
     finally:
         s.thread.stop()
 
@@ -458,6 +625,7 @@ def test_concurrency_limit_enforced() -> None:
             session = requests.Session()
             session.headers["Authorization"] = token
             statuses.append(s.suiteql(session, "apac", "SELECT id FROM currency").status_code)
+
         threads = [threading.Thread(target=call) for _ in range(5)]
         for t in threads:
             t.start()

@@ -28,120 +28,282 @@ def build_store() -> Store:
     """A small PSA account with every object, in the record shapes of simulator/README.md."""
     store = Store({"seed": 1, "scale": "test", "clock": "2026-10-31T18:00:00+00:00"})
     conn = store.connection("psa", "psa")
-    conn.settings.update({"api_token": TOKEN, "account_id": 4242, "client_id": "cid",
-                          "client_secret": "csecret"})
+    conn.settings.update(
+        {"api_token": TOKEN, "account_id": 4242, "client_id": "cid", "client_secret": "csecret"}
+    )
 
     def table(name: str) -> Any:
         return conn.table(name, key=("id",))
 
-    for i, name in enumerate(["Ada Lovelace", "Grace Hopper", "Alan Turing", "Edsger Dijkstra",
-                              "Barbara Liskov"]):
+    for i, name in enumerate(
+        ["Ada Lovelace", "Grace Hopper", "Alan Turing", "Edsger Dijkstra", "Barbara Liskov"]
+    ):
         uid = str(101 + i)
-        table("users").upsert({
-            "id": uid, "full_name": name, "email_address": f"u{uid}@firm.test",
-            "headline": "Consultant", "disabled": False, "account_id": 4242,
-            "custom_field_value_ids": [], "external_reference_ids": [],
-            "created_at": stamp(i), "updated_at": stamp(i)})
-        table("account_memberships").upsert({
-            "id": str(501 + i), "user_id": uid, "bill_rate_in_cents": 20000 + 1000 * i,
-            "cost_rate_in_cents": 9000, "default_role_id": "601", "manager_id": "101",
-            "permission": "administrator" if i == 0 else "collaborator",
-            "created_at": stamp(i), "updated_at": stamp(i)})
+        table("users").upsert(
+            {
+                "id": uid,
+                "full_name": name,
+                "email_address": f"u{uid}@firm.test",
+                "headline": "Consultant",
+                "disabled": False,
+                "account_id": 4242,
+                "custom_field_value_ids": [],
+                "external_reference_ids": [],
+                "created_at": stamp(i),
+                "updated_at": stamp(i),
+            }
+        )
+        table("account_memberships").upsert(
+            {
+                "id": str(501 + i),
+                "user_id": uid,
+                "bill_rate_in_cents": 20000 + 1000 * i,
+                "cost_rate_in_cents": 9000,
+                "default_role_id": "601",
+                "manager_id": "101",
+                "permission": "administrator" if i == 0 else "collaborator",
+                "created_at": stamp(i),
+                "updated_at": stamp(i),
+            }
+        )
     for i, name in enumerate(["Consultant", "Manager"]):
-        table("roles").upsert({"id": str(601 + i), "name": name, "created_at": stamp(0),
-                               "updated_at": stamp(0)})
+        table("roles").upsert(
+            {"id": str(601 + i), "name": name, "created_at": stamp(0), "updated_at": stamp(0)}
+        )
     for i, name in enumerate(["Acme Corp", "Globex GmbH", "Initech Pty"]):
         gid = str(201 + i)
-        table("workspace_groups").upsert({
-            "id": gid, "name": name, "company": True, "contact_name": "AP", "email": "ap@x.test",
-            "phone_number": None, "address": None, "website": None, "notes": None,
-            "workspace_ids": [str(301 + 2 * i), str(302 + 2 * i)],
-            "custom_field_value_ids": ["901"] if i == 0 else [],
-            "external_reference_ids": [], "created_at": stamp(10 + i),
-            "updated_at": stamp(10 + i)})
+        table("workspace_groups").upsert(
+            {
+                "id": gid,
+                "name": name,
+                "company": True,
+                "contact_name": "AP",
+                "email": "ap@x.test",
+                "phone_number": None,
+                "address": None,
+                "website": None,
+                "notes": None,
+                "workspace_ids": [str(301 + 2 * i), str(302 + 2 * i)],
+                "custom_field_value_ids": ["901"] if i == 0 else [],
+                "external_reference_ids": [],
+                "created_at": stamp(10 + i),
+                "updated_at": stamp(10 + i),
+            }
+        )
     for i in range(6):
         wid = str(301 + i)
-        table("workspaces").upsert({
-            "id": wid, "title": f"Project {i}", "description": "", "account_id": 4242,
-            "archived": i == 5, "start_date": "2026-01-01", "due_date": "2026-12-31",
-            "budgeted": True, "currency": "EUR" if i % 2 else "USD", "price_in_cents": 1000000,
-            "status": {"color": "green", "key": 110, "message": "In Progress"},
-            "stage": "project", "creator_id": "101", "primary_maven_id": "102",
-            "workspace_group_ids": [str(201 + i // 2)], "participant_ids": ["101", "102"],
-            "custom_field_value_ids": ["902"] if i == 0 else [],
-            "external_reference_ids": ["951"] if i == 0 else [],
-            "created_at": stamp(20 + i), "updated_at": stamp(20 + i)})
+        table("workspaces").upsert(
+            {
+                "id": wid,
+                "title": f"Project {i}",
+                "description": "",
+                "account_id": 4242,
+                "archived": i == 5,
+                "start_date": "2026-01-01",
+                "due_date": "2026-12-31",
+                "budgeted": True,
+                "currency": "EUR" if i % 2 else "USD",
+                "price_in_cents": 1000000,
+                "status": {"color": "green", "key": 110, "message": "In Progress"},
+                "stage": "project",
+                "creator_id": "101",
+                "primary_maven_id": "102",
+                "workspace_group_ids": [str(201 + i // 2)],
+                "participant_ids": ["101", "102"],
+                "custom_field_value_ids": ["902"] if i == 0 else [],
+                "external_reference_ids": ["951"] if i == 0 else [],
+                "created_at": stamp(20 + i),
+                "updated_at": stamp(20 + i),
+            }
+        )
     for i in range(4):
-        table("stories").upsert({
-            "id": str(701 + i), "workspace_id": "301", "parent_id": None if i == 0 else "701",
-            "title": f"Task {i}", "story_type": "milestone" if i == 0 else "task",
-            "state": "started", "start_date": "2026-02-01", "due_date": "2026-03-01",
-            "billable": True, "fixed_fee": False, "budget_estimate_in_cents": 50000,
-            "percentage_complete": 10 * i, "created_at": stamp(30), "updated_at": stamp(30)})
+        table("stories").upsert(
+            {
+                "id": str(701 + i),
+                "workspace_id": "301",
+                "parent_id": None if i == 0 else "701",
+                "title": f"Task {i}",
+                "story_type": "milestone" if i == 0 else "task",
+                "state": "started",
+                "start_date": "2026-02-01",
+                "due_date": "2026-03-01",
+                "billable": True,
+                "fixed_fee": False,
+                "budget_estimate_in_cents": 50000,
+                "percentage_complete": 10 * i,
+                "created_at": stamp(30),
+                "updated_at": stamp(30),
+            }
+        )
     for i in range(N_TIME_ENTRIES):
-        table("time_entries").upsert({
-            "id": str(1001 + i), "workspace_id": str(301 + i % 5), "user_id": str(101 + i % 5),
-            "story_id": "702" if i % 5 == 0 else None, "role_id": "601",
-            "date_performed": (datetime(2026, 9, 1) + timedelta(days=i % 40)).strftime("%Y-%m-%d"),
-            "time_in_minutes": 60 + i % 4 * 15, "billable": i % 3 != 0,
-            "notes": f"work {i}", "rate_in_cents": 20000, "cost_rate_in_cents": 9000,
-            "currency": "USD", "approved": i % 2 == 0, "is_invoiced": i < 10,
-            "invoice_id": "801" if i < 10 else None,
-            "external_reference_ids": ["952"] if i == 0 else [],
-            "created_at": stamp(100 + i), "updated_at": stamp(1000 + (i * 7) % N_TIME_ENTRIES)})
+        table("time_entries").upsert(
+            {
+                "id": str(1001 + i),
+                "workspace_id": str(301 + i % 5),
+                "user_id": str(101 + i % 5),
+                "story_id": "702" if i % 5 == 0 else None,
+                "role_id": "601",
+                "date_performed": (datetime(2026, 9, 1) + timedelta(days=i % 40)).strftime(
+                    "%Y-%m-%d"
+                ),
+                "time_in_minutes": 60 + i % 4 * 15,
+                "billable": i % 3 != 0,
+                "notes": f"work {i}",
+                "rate_in_cents": 20000,
+                "cost_rate_in_cents": 9000,
+                "currency": "USD",
+                "approved": i % 2 == 0,
+                "is_invoiced": i < 10,
+                "invoice_id": "801" if i < 10 else None,
+                "external_reference_ids": ["952"] if i == 0 else [],
+                "created_at": stamp(100 + i),
+                "updated_at": stamp(1000 + (i * 7) % N_TIME_ENTRIES),
+            }
+        )
     for i in range(5):
-        table("expenses").upsert({
-            "id": str(1501 + i), "workspace_id": "301", "user_id": "103", "date": "2026-09-10",
-            "category": "Travel", "notes": None, "amount_in_cents": 12345, "currency": "USD",
-            "is_billable": True, "is_invoiced": False, "reimbursable": True,
-            "created_at": stamp(40), "updated_at": stamp(40 + i)})
+        table("expenses").upsert(
+            {
+                "id": str(1501 + i),
+                "workspace_id": "301",
+                "user_id": "103",
+                "date": "2026-09-10",
+                "category": "Travel",
+                "notes": None,
+                "amount_in_cents": 12345,
+                "currency": "USD",
+                "is_billable": True,
+                "is_invoiced": False,
+                "reimbursable": True,
+                "created_at": stamp(40),
+                "updated_at": stamp(40 + i),
+            }
+        )
     for i in range(2):
-        table("invoices").upsert({
-            "id": str(801 + i), "workspace_ids": ["301"], "invoice_date": "2026-09-30",
-            "due_date": "2026-10-30", "status": "new", "draft": False,
-            "balance_in_cents": 2000000, "currency": "USD", "user_invoice_number": None,
-            "time_entry_ids": [str(1001 + j) for j in range(10)] if i == 0 else [],
-            "expense_ids": [], "external_reference_ids": [], "created_at": stamp(50),
-            "updated_at": stamp(50 + i)})
+        table("invoices").upsert(
+            {
+                "id": str(801 + i),
+                "workspace_ids": ["301"],
+                "invoice_date": "2026-09-30",
+                "due_date": "2026-10-30",
+                "status": "new",
+                "draft": False,
+                "balance_in_cents": 2000000,
+                "currency": "USD",
+                "user_invoice_number": None,
+                "time_entry_ids": [str(1001 + j) for j in range(10)] if i == 0 else [],
+                "expense_ids": [],
+                "external_reference_ids": [],
+                "created_at": stamp(50),
+                "updated_at": stamp(50 + i),
+            }
+        )
     for i in range(3):
-        table("time_off_entries").upsert({
-            "id": str(1601 + i), "user_id": "104", "requested_date": f"2026-11-0{i + 2}",
-            "hours": 8, "created_at": stamp(60), "updated_at": stamp(60)})
-    table("holiday_calendars").upsert({"id": "1701", "name": "US", "created_at": stamp(0),
-                                       "updated_at": stamp(0)})
+        table("time_off_entries").upsert(
+            {
+                "id": str(1601 + i),
+                "user_id": "104",
+                "requested_date": f"2026-11-0{i + 2}",
+                "hours": 8,
+                "created_at": stamp(60),
+                "updated_at": stamp(60),
+            }
+        )
+    table("holiday_calendars").upsert(
+        {"id": "1701", "name": "US", "created_at": stamp(0), "updated_at": stamp(0)}
+    )
     for i, day in enumerate(["2026-11-26", "2026-12-25", "2027-01-01"]):
-        table("holiday_calendar_entries").upsert({
-            "id": str(1711 + i), "holiday_calendar_id": "1701", "date": day, "name": f"H{i}",
-            "hours": 8, "created_at": stamp(0), "updated_at": stamp(0)})
+        table("holiday_calendar_entries").upsert(
+            {
+                "id": str(1711 + i),
+                "holiday_calendar_id": "1701",
+                "date": day,
+                "name": f"H{i}",
+                "hours": 8,
+                "created_at": stamp(0),
+                "updated_at": stamp(0),
+            }
+        )
     for i in range(2):
-        table("holiday_calendar_memberships").upsert({
-            "id": str(1721 + i), "holiday_calendar_id": "1701", "user_id": str(101 + i),
-            "created_at": stamp(0), "updated_at": stamp(0)})
-    for i, (name, subject, vtype) in enumerate([("Conform ID", "WorkspaceGroup", "string"),
-                                                ("Project Code", "Workspace", "string"),
-                                                ("Weekly Capacity Hours", "User", "number")]):
-        table("custom_fields").upsert({"id": str(851 + i), "name": name, "subject_type": subject,
-                                       "value_type": vtype, "created_at": stamp(0),
-                                       "updated_at": stamp(0)})
-    table("custom_field_values").upsert({
-        "id": "901", "subject_type": "WorkspaceGroup", "subject_id": 201,
-        "custom_field_id": "851", "custom_field_name": "Conform ID", "value": "C-0001",
-        "display_value": "C-0001", "type": "string", "created_at": stamp(5),
-        "updated_at": stamp(5)})
-    table("custom_field_values").upsert({
-        "id": "902", "subject_type": "Workspace", "subject_id": 301, "custom_field_id": "852",
-        "custom_field_name": "Project Code", "value": "P-301", "display_value": "P-301",
-        "type": "string", "created_at": stamp(6), "updated_at": stamp(6)})
-    for rid, subject_type, subject_id, model, ref in [("951", "Workspace", 301, "Job", "J-1"),
-                                                      ("952", "TimeEntry", 1001, "TimeBill", "9")]:
-        table("external_references").upsert({
-            "id": rid, "subject_type": subject_type, "subject_id": subject_id,
-            "subject_ref": {"key": "workspaces" if subject_type == "Workspace" else
-                            "time_entries", "id": str(subject_id)},
-            "service_name": "Netsuite", "service_model": model, "service_model_ref": ref,
-            "status": "successful", "external_link": None, "external_message": None,
-            "external_status": None, "locked": False, "last_synced_at": stamp(7),
-            "created_at": stamp(7), "updated_at": stamp(7)})
+        table("holiday_calendar_memberships").upsert(
+            {
+                "id": str(1721 + i),
+                "holiday_calendar_id": "1701",
+                "user_id": str(101 + i),
+                "created_at": stamp(0),
+                "updated_at": stamp(0),
+            }
+        )
+    for i, (name, subject, vtype) in enumerate(
+        [
+            ("Conform ID", "WorkspaceGroup", "string"),
+            ("Project Code", "Workspace", "string"),
+            ("Weekly Capacity Hours", "User", "number"),
+        ]
+    ):
+        table("custom_fields").upsert(
+            {
+                "id": str(851 + i),
+                "name": name,
+                "subject_type": subject,
+                "value_type": vtype,
+                "created_at": stamp(0),
+                "updated_at": stamp(0),
+            }
+        )
+    table("custom_field_values").upsert(
+        {
+            "id": "901",
+            "subject_type": "WorkspaceGroup",
+            "subject_id": 201,
+            "custom_field_id": "851",
+            "custom_field_name": "Conform ID",
+            "value": "C-0001",
+            "display_value": "C-0001",
+            "type": "string",
+            "created_at": stamp(5),
+            "updated_at": stamp(5),
+        }
+    )
+    table("custom_field_values").upsert(
+        {
+            "id": "902",
+            "subject_type": "Workspace",
+            "subject_id": 301,
+            "custom_field_id": "852",
+            "custom_field_name": "Project Code",
+            "value": "P-301",
+            "display_value": "P-301",
+            "type": "string",
+            "created_at": stamp(6),
+            "updated_at": stamp(6),
+        }
+    )
+    for rid, subject_type, subject_id, model, ref in [
+        ("951", "Workspace", 301, "Job", "J-1"),
+        ("952", "TimeEntry", 1001, "TimeBill", "9"),
+    ]:
+        table("external_references").upsert(
+            {
+                "id": rid,
+                "subject_type": subject_type,
+                "subject_id": subject_id,
+                "subject_ref": {
+                    "key": "workspaces" if subject_type == "Workspace" else "time_entries",
+                    "id": str(subject_id),
+                },
+                "service_name": "Netsuite",
+                "service_model": model,
+                "service_model_ref": ref,
+                "status": "successful",
+                "external_link": None,
+                "external_message": None,
+                "external_status": None,
+                "locked": False,
+                "last_synced_at": stamp(7),
+                "created_at": stamp(7),
+                "updated_at": stamp(7),
+            }
+        )
     return store
 
 
@@ -188,8 +350,11 @@ def psa() -> Iterator[Callable[..., Client]]:
     def make(config: FaultConfig | None = None, store: Store | None = None) -> Client:
         store = store or build_store()
         port = free_port()
-        ctx = EmulatorContext(store=store, faults=Faults("psa", config or FaultConfig(), 1),
-                              base_url=f"http://127.0.0.1:{port}")
+        ctx = EmulatorContext(
+            store=store,
+            faults=Faults("psa", config or FaultConfig(), 1),
+            base_url=f"http://127.0.0.1:{port}",
+        )
         emulator = Emulator(ctx)
         server = ServerThread(emulator.app, port=port).start()
         started.append(server)
@@ -213,8 +378,10 @@ def test_auth_static_token_and_failures(psa: Callable[..., Client]) -> None:
 
 def test_oauth_client_credentials_and_expiry(psa: Callable[..., Client]) -> None:
     c = psa(FaultConfig(token_ttl=0.5))
-    resp = requests.post(c.url + "/oauth/token", data={
-        "grant_type": "client_credentials", "client_id": "cid", "client_secret": "csecret"})
+    resp = requests.post(
+        c.url + "/oauth/token",
+        data={"grant_type": "client_credentials", "client_id": "cid", "client_secret": "csecret"},
+    )
     assert resp.status_code == 200
     token = resp.json()["access_token"]
     assert resp.json()["token_type"] == "Bearer" and resp.json()["expires_in"] == 1
@@ -223,25 +390,40 @@ def test_oauth_client_credentials_and_expiry(psa: Callable[..., Client]) -> None
     time.sleep(0.6)
     expired = requests.get(c.api + "/workspaces.json", headers=headers)
     assert expired.status_code == 401 and expired.json()["errors"][0]["type"] == "oauth"
-    wrong = requests.post(c.url + "/oauth/token", data={
-        "grant_type": "client_credentials", "client_id": "cid", "client_secret": "bad"})
+    wrong = requests.post(
+        c.url + "/oauth/token",
+        data={"grant_type": "client_credentials", "client_id": "cid", "client_secret": "bad"},
+    )
     assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_client"
     grant = requests.post(c.url + "/oauth/token", data={"grant_type": "password"})
     assert grant.status_code == 400 and grant.json()["error"] == "unsupported_grant_type"
     # expire-tokens from the control API
-    token2 = requests.post(c.url + "/oauth/token", auth=("cid", "csecret"),
-                           data={"grant_type": "client_credentials"}).json()["access_token"]
+    token2 = requests.post(
+        c.url + "/oauth/token", auth=("cid", "csecret"), data={"grant_type": "client_credentials"}
+    ).json()["access_token"]
     c.emulator.ctx.tokens.expire_all()
-    assert requests.get(c.api + "/users", headers={
-        "Authorization": f"Bearer {token2}"}).status_code == 401
+    assert (
+        requests.get(c.api + "/users", headers={"Authorization": f"Bearer {token2}"}).status_code
+        == 401
+    )
 
 
 # -- lists and the envelope ---------------------------------------------------------------------
 EXPECTED_COUNTS = {
-    "workspace_groups": 3, "workspaces": 5, "users": 5, "account_memberships": 5, "roles": 2,
-    "stories": 4, "time_entries": N_TIME_ENTRIES, "expenses": 5, "invoices": 2,
-    "time_off_entries": 3, "holiday_calendars": 1, "holiday_calendar_entries": 3,
-    "holiday_calendar_memberships": 2, "custom_fields": 3,
+    "workspace_groups": 3,
+    "workspaces": 5,
+    "users": 5,
+    "account_memberships": 5,
+    "roles": 2,
+    "stories": 4,
+    "time_entries": N_TIME_ENTRIES,
+    "expenses": 5,
+    "invoices": 2,
+    "time_off_entries": 3,
+    "holiday_calendars": 1,
+    "holiday_calendar_entries": 3,
+    "holiday_calendar_memberships": 2,
+    "custom_fields": 3,
 }
 
 
@@ -265,8 +447,12 @@ def test_envelope_shape_and_paging(psa: Callable[..., Client]) -> None:
     body = c.ok("/time_entries", page=3, per_page=100)
     assert list(body)[:4] == ["count", "meta", "results", "time_entries"]
     assert body["count"] == N_TIME_ENTRIES
-    assert body["meta"] == {"count": N_TIME_ENTRIES, "page_count": 3, "page_number": 3,
-                            "page_size": 100}
+    assert body["meta"] == {
+        "count": N_TIME_ENTRIES,
+        "page_count": 3,
+        "page_number": 3,
+        "page_size": 100,
+    }
     assert [r["key"] for r in body["results"]] == ["time_entries"] * 50
     assert body["results"][0]["id"] == "1201"
     entry = body["time_entries"]["1201"]
@@ -328,7 +514,8 @@ def test_filters(psa: Callable[..., Client]) -> None:
     assert count(approved="true") == approved
     assert count(approved="false") == approved  # documented: the value is ignored
     assert count(date_performed_between="2026-09-01:2026-09-02") == sum(
-        r["date_performed"] in ("2026-09-01", "2026-09-02") for r in rows)
+        r["date_performed"] in ("2026-09-01", "2026-09-02") for r in rows
+    )
     assert count(from_archived_workspaces="true") == N_TIME_ENTRIES
     assert count(created_after=stamp(100 + 199)) == 50
     assert count(created_before=stamp(102)) == 2
@@ -340,18 +527,27 @@ def test_filters(psa: Callable[..., Client]) -> None:
     cfv = c.ok("/custom_field_values", subject_type="WorkspaceGroup", subject_id="201")
     assert cfv["custom_field_values"]["901"]["value"] == "C-0001"
     # reverse lookups through external references
-    assert [r["id"] for r in c.ok("/workspaces", external_reference_service_name="Netsuite",
-                                  external_reference_service_model_ref="J-1")["results"]] == ["301"]
+    assert [
+        r["id"]
+        for r in c.ok(
+            "/workspaces",
+            external_reference_service_name="Netsuite",
+            external_reference_service_model_ref="J-1",
+        )["results"]
+    ] == ["301"]
     assert count(external_reference_service_model="TimeBill") == 1
     assert count(external_reference_service_model="Job") == 0
 
 
 def test_malformed_queries(psa: Callable[..., Client]) -> None:
     c = psa()
-    for path, params in [("/custom_field_values", {}), ("/external_references", {}),
-                         ("/time_entries", {"updated_after": "yesterday"}),
-                         ("/time_entries", {"date_performed_between": "2026-09-01"}),
-                         ("/time_entries", {"created_before": "2026-13-01"})]:
+    for path, params in [
+        ("/custom_field_values", {}),
+        ("/external_references", {}),
+        ("/time_entries", {"updated_after": "yesterday"}),
+        ("/time_entries", {"date_performed_between": "2026-09-01"}),
+        ("/time_entries", {"created_before": "2026-13-01"}),
+    ]:
         resp = c.get(path, **params)
         assert resp.status_code == 400, (path, params)
         assert resp.json()["errors"][0]["type"] == "syntax"
@@ -359,21 +555,24 @@ def test_malformed_queries(psa: Callable[..., Client]) -> None:
 
 def test_includes(psa: Callable[..., Client]) -> None:
     c = psa()
-    body = c.ok("/workspaces", only="301",
-                include="workspace_groups,participants,custom_field_values,external_references")
+    body = c.ok(
+        "/workspaces",
+        only="301",
+        include="workspace_groups,participants,custom_field_values,external_references",
+    )
     assert set(body["workspace_groups"]) == {"201"}
     assert set(body["users"]) == {"101", "102"}
     assert body["custom_field_values"]["902"]["value"] == "P-301"
     assert body["external_references"]["951"]["service_model_ref"] == "J-1"
     assert body["workspaces"]["301"]["external_reference_ids"] == ["951"]
-    entries = c.ok("/time_entries", only="1001,1007", include="user,workspace,story,"
-                   "external_references")
+    entries = c.ok(
+        "/time_entries", only="1001,1007", include="user,workspace,story,external_references"
+    )
     assert set(entries["users"]) == {"101", "102"} and set(entries["workspaces"]) == {"301", "302"}
     assert set(entries["stories"]) == {"702"} and set(entries["external_references"]) == {"952"}
     invoices = c.ok("/invoices", include="workspaces")
     assert set(invoices["workspaces"]) == {"301"}
-    groups = c.ok("/workspace_groups", include="workspaces,custom_field_values,"
-                  "external_references")
+    groups = c.ok("/workspace_groups", include="workspaces,custom_field_values,external_references")
     assert set(groups["workspaces"]) == {"301", "302", "303", "304", "305", "306"}
     assert groups["external_references"] == {}  # requested includes always get a key
     users = c.ok("/users", include="account_membership,custom_field_values")
@@ -394,8 +593,11 @@ def test_updated_after_is_exact_after_writes(psa: Callable[..., Client]) -> None
     assert c.ok("/time_entries", updated_before=stamp(1001))["count"] == 1
     # a + decoded to a space by a sloppy client still parses
     assert c.get("/time_entries?updated_after=" + high).json()["count"] == 0
-    resp = c.send("PUT", "/time_entries/1100.json",
-                  json={"time_entry": {"time_in_minutes": 75, "bogus_attribute": 1}})
+    resp = c.send(
+        "PUT",
+        "/time_entries/1100.json",
+        json={"time_entry": {"time_in_minutes": 75, "bogus_attribute": 1}},
+    )
     assert resp.status_code == 200, resp.text
     changed = c.ok("/time_entries", updated_after=high)
     assert [r["id"] for r in changed["results"]] == ["1100"]
@@ -412,8 +614,9 @@ def test_updated_after_is_exact_after_writes(psa: Callable[..., Client]) -> None
     after = c.ok("/time_entries", updated_after="2026-10-31T18:00:00Z")
     assert [r["id"] for r in after["results"]] == ["1200"]
     # ... and after a new record is added (row count changes: no invalidate needed)
-    conn.tables["time_entries"].upsert({**rec, "id": "5000",
-                                        "updated_at": "2026-10-31T19:30:00+00:00"})
+    conn.tables["time_entries"].upsert(
+        {**rec, "id": "5000", "updated_at": "2026-10-31T19:30:00+00:00"}
+    )
     after = c.ok("/time_entries", updated_after="2026-10-31T19:00:00+00:00")
     assert [r["id"] for r in after["results"]] == ["5000"]
 
@@ -445,9 +648,19 @@ def test_incremental_index_at_scale(psa: Callable[..., Client]) -> None:
 # -- writes -------------------------------------------------------------------------------------
 def test_create_single_form_and_bulk(psa: Callable[..., Client]) -> None:
     c = psa()
-    resp = c.send("POST", "/time_entries.json", json={"time_entry": {
-        "workspace_id": 302, "date_performed": "2026-10-30", "time_in_minutes": 90,
-        "notes": "json", "unknown": "ignored"}})
+    resp = c.send(
+        "POST",
+        "/time_entries.json",
+        json={
+            "time_entry": {
+                "workspace_id": 302,
+                "date_performed": "2026-10-30",
+                "time_in_minutes": 90,
+                "notes": "json",
+                "unknown": "ignored",
+            }
+        },
+    )
     assert resp.status_code == 200, resp.text
     body = resp.json()
     new_id = body["results"][0]["id"]
@@ -456,21 +669,43 @@ def test_create_single_form_and_bulk(psa: Callable[..., Client]) -> None:
     assert entry["currency"] == "EUR" and entry["rate_in_cents"] == 20000
     assert "unknown" not in entry and entry["created_at"] == "2026-10-31T18:00:00+00:00"
     # Rails form encoding, as the 2013 recordings show
-    form = c.send("POST", "/time_entries", data={
-        "time_entry[workspace_id]": "303", "time_entry[date_performed]": "2026-10-29",
-        "time_entry[time_in_minutes]": "34", "time_entry[billable]": "false"})
+    form = c.send(
+        "POST",
+        "/time_entries",
+        data={
+            "time_entry[workspace_id]": "303",
+            "time_entry[date_performed]": "2026-10-29",
+            "time_entry[time_in_minutes]": "34",
+            "time_entry[billable]": "false",
+        },
+    )
     assert form.status_code == 200, form.text
     fid = form.json()["results"][0]["id"]
     assert form.json()["time_entries"][fid]["time_in_minutes"] == 34
     assert form.json()["time_entries"][fid]["billable"] is False
     # bulk: plural key with an array
-    bulk = c.send("POST", "/time_entries", json={"time_entries": [
-        {"workspace_id": "301", "date_performed": "2026-10-28", "time_in_minutes": 30},
-        {"workspace_id": "301", "date_performed": "2026-10-28", "time_in_minutes": 45}]})
+    bulk = c.send(
+        "POST",
+        "/time_entries",
+        json={
+            "time_entries": [
+                {"workspace_id": "301", "date_performed": "2026-10-28", "time_in_minutes": 30},
+                {"workspace_id": "301", "date_performed": "2026-10-28", "time_in_minutes": 45},
+            ]
+        },
+    )
     assert bulk.status_code == 200 and bulk.json()["count"] == 2
     assert c.ok("/time_entries", per_page=1)["count"] == N_TIME_ENTRIES + 4
-    too_many = c.send("POST", "/time_entries", json={"time_entries": [
-        {"workspace_id": "301", "date_performed": "2026-10-28", "time_in_minutes": 1}] * 101})
+    too_many = c.send(
+        "POST",
+        "/time_entries",
+        json={
+            "time_entries": [
+                {"workspace_id": "301", "date_performed": "2026-10-28", "time_in_minutes": 1}
+            ]
+            * 101
+        },
+    )
     assert too_many.status_code == 422
     assert too_many.json()["errors"][0]["type"] == "validation"
     # the write log
@@ -483,14 +718,25 @@ def test_validation_and_syntax_errors(psa: Callable[..., Client]) -> None:
     c = psa()
     blank = c.send("POST", "/workspace_groups", json={"workspace_group": {"name": ""}})
     assert blank.status_code == 422
-    assert blank.json() == {"errors": [{"type": "validation", "message": "Name can't be blank",
-                                        "field": "name"}]}
+    assert blank.json() == {
+        "errors": [{"type": "validation", "message": "Name can't be blank", "field": "name"}]
+    }
     ws = c.send("POST", "/workspaces", json={"workspace": {"creator_role": "maven"}})
     assert ws.status_code == 422
-    assert {"type": "validation", "message": "Title can't be blank",
-            "field": "title"} in ws.json()["errors"]
-    bad = c.send("POST", "/time_entries", json={"time_entry": {
-        "workspace_id": "301", "date_performed": "2026-13-45", "time_in_minutes": "ninety"}})
+    assert {"type": "validation", "message": "Title can't be blank", "field": "title"} in ws.json()[
+        "errors"
+    ]
+    bad = c.send(
+        "POST",
+        "/time_entries",
+        json={
+            "time_entry": {
+                "workspace_id": "301",
+                "date_performed": "2026-13-45",
+                "time_in_minutes": "ninety",
+            }
+        },
+    )
     assert bad.status_code == 422
     assert {e["field"] for e in bad.json()["errors"]} == {"date_performed", "time_in_minutes"}
     for payload in ({"title": "no wrapper"}, {"workspaces": []}, {}):
@@ -504,8 +750,11 @@ def test_validation_and_syntax_errors(psa: Callable[..., Client]) -> None:
 
 def test_update_delete_and_archive(psa: Callable[..., Client]) -> None:
     c = psa()
-    resp = c.send("PUT", "/workspaces/302.json", json={"workspace": {
-        "title": "Renamed", "archived": True, "creator_id": "105"}})
+    resp = c.send(
+        "PUT",
+        "/workspaces/302.json",
+        json={"workspace": {"title": "Renamed", "archived": True, "creator_id": "105"}},
+    )
     assert resp.status_code == 200
     ws = resp.json()["workspaces"]["302"]
     assert ws["title"] == "Renamed" and ws["archived"] is True and ws["creator_id"] == "101"
@@ -513,8 +762,13 @@ def test_update_delete_and_archive(psa: Callable[..., Client]) -> None:
     assert c.get("/workspaces/302").status_code == 404
     assert c.ok("/workspaces")["count"] == 4
     # group membership stays consistent on both sides
-    grp = c.send("POST", "/workspace_groups", json={"workspace_group": {
-        "name": "New Client", "company": True, "add_workspace_ids": [303]}})
+    grp = c.send(
+        "POST",
+        "/workspace_groups",
+        json={
+            "workspace_group": {"name": "New Client", "company": True, "add_workspace_ids": [303]}
+        },
+    )
     gid = grp.json()["results"][0]["id"]
     assert grp.json()["workspace_groups"][gid]["workspace_ids"] == ["303"]
     assert gid in c.ok("/workspaces/303")["workspaces"]["303"]["workspace_group_ids"]
@@ -531,36 +785,77 @@ def test_update_delete_and_archive(psa: Callable[..., Client]) -> None:
 
 def test_custom_field_values_upsert(psa: Callable[..., Client]) -> None:
     c = psa()
-    first = c.send("POST", "/custom_field_values", json={"custom_field_value": {
-        "subject_type": "Workspace", "subject_id": 302, "custom_field_id": 852,
-        "value": "P-302"}})
+    first = c.send(
+        "POST",
+        "/custom_field_values",
+        json={
+            "custom_field_value": {
+                "subject_type": "Workspace",
+                "subject_id": 302,
+                "custom_field_id": 852,
+                "value": "P-302",
+            }
+        },
+    )
     assert first.status_code == 200, first.text
     cid = first.json()["results"][0]["id"]
-    again = c.send("POST", "/custom_field_values", json={"custom_field_values": [{
-        "subject_type": "Workspace", "subject_id": 302, "custom_field_id": 852,
-        "value": "P-302b"}]})
+    again = c.send(
+        "POST",
+        "/custom_field_values",
+        json={
+            "custom_field_values": [
+                {
+                    "subject_type": "Workspace",
+                    "subject_id": 302,
+                    "custom_field_id": 852,
+                    "value": "P-302b",
+                }
+            ]
+        },
+    )
     assert again.json()["results"][0]["id"] == cid
     assert again.json()["custom_field_values"][cid]["value"] == "P-302b"
     ws = c.ok("/workspaces/302", include="custom_field_values")
     assert ws["workspaces"]["302"]["custom_field_value_ids"] == [cid]
     assert ws["custom_field_values"][cid]["custom_field_name"] == "Project Code"
-    put = c.send("PUT", f"/custom_field_values/{cid}", json={"custom_field_value": {
-        "value": "P-302c", "subject_id": 1}})
+    put = c.send(
+        "PUT",
+        f"/custom_field_values/{cid}",
+        json={"custom_field_value": {"value": "P-302c", "subject_id": 1}},
+    )
     assert put.json()["custom_field_values"][cid]["value"] == "P-302c"
     assert put.json()["custom_field_values"][cid]["subject_id"] == 302
-    bad = c.send("POST", "/custom_field_values", json={"custom_field_value": {
-        "subject_type": "User", "subject_id": 101, "custom_field_id": 853, "value": "many"}})
+    bad = c.send(
+        "POST",
+        "/custom_field_values",
+        json={
+            "custom_field_value": {
+                "subject_type": "User",
+                "subject_id": 101,
+                "custom_field_id": 853,
+                "value": "many",
+            }
+        },
+    )
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "value"
     assert c.ok("/custom_field_values", subject_type="Workspace")["count"] == 2
 
 
 def test_external_references_create_or_update(psa: Callable[..., Client]) -> None:
     c = psa()
-    payload = {"external_reference": {
-        "subject_type": "TimeEntry", "subject_id": 1010, "service_name": "Netsuite",
-        "service_model": "TimeBill", "service_model_ref": "77", "status": "successful"}}
-    resp = c.send("POST", "/external_references/create_or_update", json=payload,
-                  params={"include": "subject"})
+    payload = {
+        "external_reference": {
+            "subject_type": "TimeEntry",
+            "subject_id": 1010,
+            "service_name": "Netsuite",
+            "service_model": "TimeBill",
+            "service_model_ref": "77",
+            "status": "successful",
+        }
+    }
+    resp = c.send(
+        "POST", "/external_references/create_or_update", json=payload, params={"include": "subject"}
+    )
     assert resp.status_code == 200, resp.text
     rid = resp.json()["results"][0]["id"]
     ref = resp.json()["external_references"][rid]
@@ -574,22 +869,46 @@ def test_external_references_create_or_update(psa: Callable[..., Client]) -> Non
     assert again.json()["results"][0]["id"] == rid
     assert again.json()["external_references"][rid]["service_model_ref"] == "78"
     assert c.ok("/external_references", subject_type="TimeEntry")["count"] == 2
-    missing = c.send("POST", "/external_references/create_or_update", json={
-        "external_reference": {"subject_type": "TimeEntry", "subject_id": 1010}})
+    missing = c.send(
+        "POST",
+        "/external_references/create_or_update",
+        json={"external_reference": {"subject_type": "TimeEntry", "subject_id": 1010}},
+    )
     assert missing.status_code == 400 and missing.json()["errors"][0]["type"] == "syntax"
     assert c.send("POST", "/external_references", json=payload).status_code == 404
     # nested external_reference on a subject's create and update
-    nested = c.send("PUT", "/workspaces/303", json={"workspace": {"external_reference": {
-        "service_name": "Netsuite", "service_model": "Job", "service_model_ref": "J-3"}}})
+    nested = c.send(
+        "PUT",
+        "/workspaces/303",
+        json={
+            "workspace": {
+                "external_reference": {
+                    "service_name": "Netsuite",
+                    "service_model": "Job",
+                    "service_model_ref": "J-3",
+                }
+            }
+        },
+    )
     assert nested.status_code == 200
     ids = nested.json()["workspaces"]["303"]["external_reference_ids"]
     assert len(ids) == 1
     found = c.ok("/workspaces", external_reference_service_model_ref="J-3")
     assert [r["id"] for r in found["results"]] == ["303"]
-    made = c.send("POST", "/workspace_groups", json={"workspace_group": {
-        "name": "Umbrella", "external_reference": {"service_name": "Salesforce",
-                                                   "service_model": "Account",
-                                                   "service_model_ref": "001A"}}})
+    made = c.send(
+        "POST",
+        "/workspace_groups",
+        json={
+            "workspace_group": {
+                "name": "Umbrella",
+                "external_reference": {
+                    "service_name": "Salesforce",
+                    "service_model": "Account",
+                    "service_model_ref": "001A",
+                },
+            }
+        },
+    )
     gid = made.json()["results"][0]["id"]
     refs = c.ok("/external_references", subject_type="WorkspaceGroup", subject_id=gid)
     assert refs["count"] == 1
@@ -601,9 +920,17 @@ def test_rate_limit_and_server_error(psa: Callable[..., Client]) -> None:
     resp = c.get("/workspaces")
     assert resp.status_code == 429 and resp.headers["Retry-After"] == "7"
     assert resp.json() == {"errors": [{"type": "system", "message": "Rate limit exceeded"}]}
-    assert requests.post(c.url + "/oauth/token", data={
-        "grant_type": "client_credentials", "client_id": "cid",
-        "client_secret": "csecret"}).status_code == 200  # token endpoint is never faulted
+    assert (
+        requests.post(
+            c.url + "/oauth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": "cid",
+                "client_secret": "csecret",
+            },
+        ).status_code
+        == 200
+    )  # token endpoint is never faulted
     c = psa(FaultConfig(server_error=1.0))
     resp = c.get("/workspaces")
     assert resp.status_code == 503
@@ -613,8 +940,11 @@ def test_rate_limit_and_server_error(psa: Callable[..., Client]) -> None:
 def test_malformed_and_drift(psa: Callable[..., Client]) -> None:
     c = psa(FaultConfig(malformed=1.0, drift=True))
     entries = c.ok("/time_entries", per_page=50)["time_entries"]
-    broken = [e for e in entries.values()
-              if e["time_in_minutes"] == "ninety" or e["date_performed"] == "2026-13-45"]
+    broken = [
+        e
+        for e in entries.values()
+        if e["time_in_minutes"] == "ninety" or e["date_performed"] == "2026-13-45"
+    ]
     assert len(broken) == 50
     assert all(e["location_code"] == "REMOTE" for e in entries.values())
     ws = c.ok("/workspaces")["workspaces"]
@@ -632,6 +962,13 @@ def test_connection_info_and_rails_params(psa: Callable[..., Client]) -> None:
     info = c.emulator.connection_info(c.store.connection("psa", "psa"))
     assert info["base_url"] == c.url + "/api/v1" and info["api_token"] == TOKEN
     assert info["account_id"] == 4242
-    assert rails_params([("a[b]", "1"), ("a[c][]", "2"), ("a[c][]", "3"), ("l[][x]", "1"),
-                         ("l[][y]", "2"), ("l[][x]", "3")]) == {
-        "a": {"b": "1", "c": ["2", "3"]}, "l": [{"x": "1", "y": "2"}, {"x": "3"}]}
+    assert rails_params(
+        [
+            ("a[b]", "1"),
+            ("a[c][]", "2"),
+            ("a[c][]", "3"),
+            ("l[][x]", "1"),
+            ("l[][y]", "2"),
+            ("l[][x]", "3"),
+        ]
+    ) == {"a": {"b": "1", "c": ["2", "3"]}, "l": [{"x": "1", "y": "2"}, {"x": "3"}]}

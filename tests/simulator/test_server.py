@@ -25,8 +25,11 @@ def test_full_read_of_every_system_matches_the_dataset(simulator_factory) -> Non
     ports = {s.port for s in sim.sim.servers.values()}
     assert len(ports) == 6  # five systems and the control API, each on its own port
     counts = walk_all(connections, _tables(sim.store))
-    expected = {(s, c, t): len(table) for (s, c), conn in sim.store.connections.items()
-                for t, table in conn.tables.items()}
+    expected = {
+        (s, c, t): len(table)
+        for (s, c), conn in sim.store.connections.items()
+        for t, table in conn.tables.items()
+    }
     assert dict(counts) == expected
 
 
@@ -49,8 +52,10 @@ def test_faults_are_set_and_reported_through_the_control_api(simulator_factory) 
     resp = requests.put(f"{sim.control_url}/faults", json={"spec": "stripe:rate_limit=1"})
     assert resp.json()["systems"]["stripe"]["rate_limit"] == 1.0
     stripe = json.loads(sim.connections_file.read_text())["systems"]["stripe"]["stripe"]
-    answer = requests.get(f"{stripe['base_url']}/v1/customers",
-                          headers={"Authorization": f"Bearer {stripe['api_key']}"})
+    answer = requests.get(
+        f"{stripe['base_url']}/v1/customers",
+        headers={"Authorization": f"Bearer {stripe['api_key']}"},
+    )
     assert answer.status_code == 429 and answer.json()["error"]["code"] == "rate_limit"
     injected = requests.get(f"{sim.control_url}/faults/injected").json()
     assert any(x["system"] == "stripe" and x["kind"] == "rate_limit" for x in injected)
@@ -59,8 +64,12 @@ def test_faults_are_set_and_reported_through_the_control_api(simulator_factory) 
 
 
 def test_cli_exports_and_advances_a_dataset_directory(tmp_path: Path) -> None:
-    run = lambda *a: subprocess.run([sys.executable, "-m", "orchestration.cli", *a],  # noqa: E731
-                                    capture_output=True, text=True, timeout=120)
+    run = lambda *a: subprocess.run(  # noqa: E731
+        [sys.executable, "-m", "orchestration.cli", *a],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     out = run("simulator", "export", str(tmp_path / "ds"), "--scale", "tiny", "--seed", "9")
     assert out.returncode == 0, out.stderr
     manifest = json.loads((tmp_path / "ds" / "manifest.json").read_text())

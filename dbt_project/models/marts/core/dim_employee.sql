@@ -21,13 +21,14 @@ matched as (
             as erp_match_rule,
         row_number() over (
             partition by psa.source_record_id
-            order by case when erp.employee_number = psa.employee_number then 0 else 1 end,
+            order by
+                case when erp.employee_number = psa.employee_number then 0 else 1 end,
                 erp.source_relation, erp.source_record_id
         ) as match_rank
     from psa
     inner join erp
         on erp.employee_number = psa.employee_number
-        or (erp.email = psa.email and psa.email is not null)
+            or (erp.email = psa.email and psa.email is not null)
 )
 
 select
@@ -39,11 +40,11 @@ select
     psa.legal_entity_code,
     psa.practice,
     psa.role,
-    psa.weekly_capacity_hours,
-    psa.bill_rate as standard_bill_rate,
-    psa.cost_rate,
+    cast(psa.weekly_capacity_hours as double precision) as weekly_capacity_hours,
+    cast(psa.bill_rate as double precision) as standard_bill_rate,
+    cast(psa.cost_rate as double precision) as cost_rate,
     psa.rate_currency_code,
-    psa.is_active,
+    cast(psa.is_active as boolean) as is_active,
     matched.erp_system,
     matched.erp_connection,
     matched.erp_employee_id,
@@ -52,4 +53,4 @@ select
 from psa
 left join matched
     on matched.employee_id = psa.source_record_id
-    and matched.match_rank = 1
+        and matched.match_rank = 1

@@ -25,17 +25,28 @@ candidates as (
     from psa
     inner join erp
         on upper(replace(psa.erp_project_ref, ' ', '-')) = erp.code_normalized
-        or (erp.psa_project_code_ref = psa.project_code and erp.psa_project_code_ref is not null)
+            or (erp.psa_project_code_ref = psa.project_code and erp.psa_project_code_ref is not null)
+),
+
+single_psa as (
+    -- workspaces matching one ERP project only
+    select psa_key from candidates
+    group by psa_key
+    having count(*) = 1
+),
+
+single_erp as (
+    -- ERP projects claimed by one workspace only
+    select erp_key from candidates
+    group by erp_key
+    having count(*) = 1
 ),
 
 unique_matches as (
-    -- an ERP project claimed by one PSA workspace only, and a workspace matching one project
     select candidates.*
     from candidates
-    inner join (select psa_key from candidates group by psa_key having count(*) = 1) as p
-        on p.psa_key = candidates.psa_key
-    inner join (select erp_key from candidates group by erp_key having count(*) = 1) as e
-        on e.erp_key = candidates.erp_key
+    inner join single_psa on single_psa.psa_key = candidates.psa_key
+    inner join single_erp on single_erp.erp_key = candidates.erp_key
 ),
 
 pairs as (
@@ -45,7 +56,9 @@ pairs as (
 
     union all
 
-    select cast(null as {{ dbt.type_string() }}) as psa_key, erp.project_record_key as erp_key,
+    select
+        cast(null as {{ dbt.type_string() }}) as psa_key,
+        erp.project_record_key as erp_key,
         'erp_only' as match_rule
     from erp
     where erp.project_record_key not in (select erp_key from unique_matches)
@@ -68,11 +81,11 @@ select
     coalesce(psa.practice, erp.practice) as practice,
     psa.status as psa_status,
     erp.status as erp_status,
-    coalesce(psa.start_date, erp.start_date) as start_date,
-    coalesce(psa.end_date, erp.end_date) as end_date,
-    erp.closed_at as erp_closed_at,
+    cast(coalesce(psa.start_date, erp.start_date) as date) as start_date,
+    cast(coalesce(psa.end_date, erp.end_date) as date) as end_date,
+    cast(erp.closed_at as timestamp with time zone) as erp_closed_at,
     coalesce(psa.currency_code, erp.currency_code) as currency_code,
-    psa.billing_method = 'non_billable' and erp.source_record_id is null as is_internal,
+    coalesce(psa.billing_method = 'non_billable' and erp.source_record_id is null, false) as is_internal,
     pairs.match_rule as erp_match_rule
 from pairs
 left join psa on psa.project_record_key = pairs.psa_key

@@ -13,7 +13,8 @@ credits as (
 ),
 
 erp_payments as (
-    select source_system, source_relation, invoice_number, sum(amount) as paid_amount,
+    select
+        source_system, source_relation, invoice_number, sum(amount) as paid_amount,
         max(payment_date) as last_payment_date
     from {{ ref('int_payments') }}
     where source_system in ('netsuite', 'dynamics')
@@ -47,12 +48,12 @@ amounts as (
     from invoices
     left join credits
         on credits.source_system = invoices.source_system
-        and credits.source_relation = invoices.source_relation
-        and credits.invoice_number = invoices.invoice_number
+            and credits.source_relation = invoices.source_relation
+            and credits.invoice_number = invoices.invoice_number
     left join erp_payments
         on erp_payments.source_system = invoices.source_system
-        and erp_payments.source_relation = invoices.source_relation
-        and erp_payments.invoice_number = invoices.invoice_number
+            and erp_payments.source_relation = invoices.source_relation
+            and erp_payments.invoice_number = invoices.invoice_number
     left join card_payments on card_payments.invoice_number = invoices.invoice_number
 )
 
@@ -65,8 +66,8 @@ select
     amounts.customer_source_record_id,
     projects.project_key,
     amounts.psa_invoice_id,
-    amounts.invoice_date,
-    amounts.due_date,
+    cast(amounts.invoice_date as date) as invoice_date,
+    cast(amounts.due_date as date) as due_date,
     amounts.currency_code,
     cast(amounts.subtotal_amount as numeric(18, 2)) as subtotal_amount,
     cast(amounts.tax_amount as numeric(18, 2)) as tax_amount,
@@ -77,18 +78,20 @@ select
         as open_amount,
     cast(amounts.erp_open_amount as numeric(18, 2)) as erp_open_amount,
     amounts.stripe_paid_amount,
-    amounts.last_payment_date,
-    amounts.is_disputed,
+    cast(amounts.last_payment_date as date) as last_payment_date,
+    cast(amounts.is_disputed as boolean) as is_disputed,
     fx.rate_to_reporting is not null as has_reporting_rate,
     cast(amounts.total_amount * fx.rate_to_reporting as numeric(18, 2)) as total_amount_reporting,
-    cast((amounts.total_amount - amounts.credited_amount - amounts.paid_amount) * fx.rate_to_reporting
-        as numeric(18, 2)) as open_amount_reporting,
-    amounts.modified_at
+    cast(
+        (amounts.total_amount - amounts.credited_amount - amounts.paid_amount) * fx.rate_to_reporting
+        as numeric(18, 2)
+    ) as open_amount_reporting,
+    cast(amounts.modified_at as timestamp with time zone) as modified_at
 from amounts
 left join projects
     on projects.erp_system = amounts.source_system
-    and projects.erp_connection = amounts.source_relation
-    and projects.erp_project_record_id = amounts.project_source_record_id
+        and projects.erp_connection = amounts.source_relation
+        and projects.erp_project_record_id = amounts.project_source_record_id
 left join fx
     on fx.currency_code = amounts.currency_code
-    and fx.rate_date = amounts.invoice_date
+        and fx.rate_date = amounts.invoice_date

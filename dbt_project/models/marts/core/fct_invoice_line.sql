@@ -1,6 +1,8 @@
 -- Grain: one ERP invoice line (item or tax). Lines plus tax sum to the invoice total (tested).
 select
-    {{ dbt.concat(["lines.invoice_key", "'|'", "cast(lines.line_number as " ~ dbt.type_string() ~ ")"]) }} as invoice_line_key,
+    {{ dbt.concat([
+        "lines.invoice_key", "'|'", "cast(lines.line_number as " ~ dbt.type_string() ~ ")",
+    ]) }} as invoice_line_key,
     lines.invoice_key,
     lines.source_system,
     lines.source_relation,

@@ -12,7 +12,9 @@ erp_charges as (
 )
 
 select
-    {{ dbt.concat(["payments.source_system", "'|'", "payments.source_relation", "'|'", "payments.payment_id"]) }} as payment_key,
+    {{ dbt.concat([
+        "payments.source_system", "'|'", "payments.source_relation", "'|'", "payments.payment_id",
+    ]) }} as payment_key,
     payments.source_system,
     payments.source_relation,
     payments.payment_id,
@@ -21,7 +23,7 @@ select
     payments.customer_source_record_id,
     payments.channel,
     payments.stripe_charge_id,
-    payments.payment_date,
+    cast(payments.payment_date as date) as payment_date,
     cast(payments.amount as numeric(18, 2)) as amount,
     payments.currency_code,
     case
@@ -33,9 +35,10 @@ from payments
 left join erp_charges on erp_charges.stripe_charge_id = payments.stripe_charge_id
 left join {{ ref('int_invoices') }} as invoices
     on invoices.invoice_number = payments.invoice_number
-    and invoices.document_type = 'invoice'
-    and (payments.source_system = 'stripe' or (
-        invoices.source_system = payments.source_system
-        and invoices.source_relation = payments.source_relation))
+        and invoices.document_type = 'invoice'
+        and (payments.source_system = 'stripe' or (
+            invoices.source_system = payments.source_system
+            and invoices.source_relation = payments.source_relation
+        ))
 left join {{ ref('int_fx_rates_to_reporting') }} as fx
     on fx.currency_code = payments.currency_code and fx.rate_date = payments.payment_date

@@ -18,15 +18,15 @@ select
     entries.time_entry_id,
     {{ dbt.concat(["'psa|'", "entries.source_relation", "'|'", "entries.workspace_id"]) }} as project_key,
     entries.user_id as employee_id,
-    entries.work_date,
+    cast(entries.work_date as date) as work_date,
     cast({{ dbt.date_trunc('week', 'entries.work_date') }} as date) as week_start,
     cast({{ dbt.date_trunc('month', 'entries.work_date') }} as date) as month_start,
     cast(entries.hours as double precision) as hours,
     cast(case when entries.is_billable then entries.hours else 0 end as double precision) as billable_hours,
     cast(case when entries.is_billable then 0 else entries.hours end as double precision) as nonbillable_hours,
-    entries.is_billable,
-    entries.is_approved,
-    entries.is_invoiced,
+    cast(entries.is_billable as boolean) as is_billable,
+    cast(entries.is_approved as boolean) as is_approved,
+    cast(entries.is_invoiced as boolean) as is_invoiced,
     posted.psa_time_entry_id is not null as is_posted_to_erp,
     case
         when not entries.is_billable then 'non_billable'
@@ -45,8 +45,8 @@ select
     cast(entries.hours * employees.standard_bill_rate * fx_standard.rate_to_reporting as numeric(18, 2))
         as standard_amount_reporting,
     cast(entries.cost_amount * fx_entry.rate_to_reporting as numeric(18, 2)) as cost_amount_reporting,
-    entries.created_at,
-    entries.modified_at
+    cast(entries.created_at as timestamp with time zone) as created_at,
+    cast(entries.modified_at as timestamp with time zone) as modified_at
 from entries
 left join posted on posted.psa_time_entry_id = entries.time_entry_id
 left join {{ ref('dim_employee') }} as employees on employees.employee_id = entries.user_id
@@ -54,4 +54,4 @@ left join fx as fx_entry
     on fx_entry.currency_code = entries.currency_code and fx_entry.rate_date = entries.work_date
 left join fx as fx_standard
     on fx_standard.currency_code = employees.rate_currency_code
-    and fx_standard.rate_date = entries.work_date
+        and fx_standard.rate_date = entries.work_date

@@ -2,7 +2,8 @@
 -- what is unbilled WIP (approved billable time not yet on an invoice, valued at bill rate),
 -- aged like receivables by work date.
 with report_date as (
-    select as_of_date from {{ ref('rpt_collections') }} group by as_of_date
+    select as_of_date from {{ ref('rpt_collections') }}
+    group by as_of_date
 ),
 
 entries as (
@@ -28,9 +29,9 @@ from (
     select
         entries.*,
         case
-            when age_days <= 30 then '0-30'
-            when age_days <= 60 then '31-60'
-            when age_days <= 90 then '61-90'
+            when entries.age_days <= 30 then '0-30'
+            when entries.age_days <= 60 then '31-60'
+            when entries.age_days <= 90 then '61-90'
             else '90+'
         end as age_bucket
     from entries

@@ -17,13 +17,11 @@ with time_by_month as (
 
 expenses as (
     select
-        {{ dbt.concat(["'psa|'", "x.source_relation", "'|'", "x.workspace_id"]) }} as project_key,
-        cast({{ dbt.date_trunc('month', 'x.expense_date') }} as date) as month_start,
-        sum(x.amount * fx.rate_to_reporting) as expense_cost
-    from {{ ref('int_expenses__psa') }} as x
-    left join {{ ref('int_fx_rates_to_reporting') }} as fx
-        on fx.currency_code = x.currency_code and fx.rate_date = x.expense_date
-    group by 1, 2
+        project_key,
+        month_start,
+        sum(amount_reporting) as expense_cost
+    from {{ ref('fct_expense') }}
+    group by project_key, month_start
 ),
 
 revenue as (
@@ -45,16 +43,20 @@ keys as (
 )
 
 select
-    {{ dbt.concat(["keys.project_key", "'|'", "cast(keys.month_start as " ~ dbt.type_string() ~ ")"]) }} as project_month_key,
+    {{ dbt.concat([
+        "keys.project_key", "'|'", "cast(keys.month_start as " ~ dbt.type_string() ~ ")",
+    ]) }} as project_month_key,
     keys.project_key,
     keys.month_start,
     cast(coalesce(revenue.revenue, 0) as numeric(18, 2)) as revenue_reporting,
     cast(coalesce(t.labour_cost, 0) as numeric(18, 2)) as labour_cost_reporting,
     cast(coalesce(expenses.expense_cost, 0) as numeric(18, 2)) as expense_cost_reporting,
-    cast(coalesce(revenue.revenue, 0) - coalesce(t.labour_cost, 0) - coalesce(expenses.expense_cost, 0)
-        as numeric(18, 2)) as margin_reporting,
+    cast(
+        coalesce(revenue.revenue, 0) - coalesce(t.labour_cost, 0) - coalesce(expenses.expense_cost, 0)
+        as numeric(18, 2)
+    ) as margin_reporting,
     cast(case when revenue.revenue > 0 then
-        (revenue.revenue - coalesce(t.labour_cost, 0) - coalesce(expenses.expense_cost, 0)) / revenue.revenue
+            (revenue.revenue - coalesce(t.labour_cost, 0) - coalesce(expenses.expense_cost, 0)) / revenue.revenue
     end as double precision) as margin_pct,
     cast(coalesce(t.hours, 0) as double precision) as hours,
     cast(coalesce(t.billable_hours, 0) as double precision) as billable_hours,

@@ -12,10 +12,11 @@ report_date as (
     {% if as_of %}
     select cast('{{ as_of }}' as date) as as_of_date
     {% else %}
-    select max(d) as as_of_date from (
-        select max(invoice_date) as d from invoices
+    select max(dates.d) as as_of_date
+    from (
+        select max(invoices.invoice_date) as d from invoices
         union all
-        select max(payment_date) as d from {{ ref('fct_payment') }}
+        select max(payments.payment_date) as d from {{ ref('fct_payment') }} as payments
     ) as dates
     {% endif %}
 ),
@@ -23,8 +24,9 @@ report_date as (
 billed_work as (
     select
         psa_invoice_id,
-        percentile_cont(0.5) within group (order by {{ dbt.datediff("cast('2000-01-01' as date)", 'work_date', 'day') }})
-            as median_work_day_number
+        percentile_cont(0.5) within group (
+            order by {{ dbt.datediff("cast('2000-01-01' as date)", 'work_date', 'day') }}
+        ) as median_work_day_number
     from {{ ref('fct_time_entry') }}
     where psa_invoice_id is not null
     group by psa_invoice_id
@@ -36,10 +38,10 @@ measured as (
         report_date.as_of_date,
         {{ dbt.datediff('invoices.due_date', 'report_date.as_of_date', 'day') }} as days_past_due,
         case when invoices.open_amount <= 0 and invoices.last_payment_date is not null
-            then {{ dbt.datediff('invoices.invoice_date', 'invoices.last_payment_date', 'day') }}
+                then {{ dbt.datediff('invoices.invoice_date', 'invoices.last_payment_date', 'day') }}
         end as time_to_cash_days,
         {{ dbt.datediff("cast('2000-01-01' as date)", 'invoices.invoice_date', 'day') }}
-            - billed_work.median_work_day_number as billing_cycle_days
+        - billed_work.median_work_day_number as billing_cycle_days
     from invoices
     cross join report_date
     left join billed_work on billed_work.psa_invoice_id = invoices.psa_invoice_id

@@ -13,6 +13,11 @@ activity as (
     group by employee_id
 ),
 
+data_end as (
+    -- the latest logged day in the data: active employees' capacity runs to it
+    select max(work_date) as last_day from {{ ref('fct_time_entry') }}
+),
+
 holidays as (
     select distinct user_id, holiday_date from {{ ref('int_holidays__psa') }}
 ),
@@ -34,10 +39,11 @@ capacity_days as (
         end as capacity_hours
     from employees
     inner join activity on activity.employee_id = employees.employee_id
+    cross join data_end
     inner join {{ ref('dim_date') }} as dates
         on dates.date_day >= activity.first_day
-        and dates.date_day <= case when employees.is_active then (select max(work_date) from {{ ref('fct_time_entry') }}) else activity.last_day end
-        and dates.is_weekday
+            and dates.date_day <= case when employees.is_active then data_end.last_day else activity.last_day end
+            and dates.is_weekday
     left join holidays
         on holidays.user_id = employees.employee_id and holidays.holiday_date = dates.date_day
     left join time_off
@@ -80,7 +86,10 @@ by_{{ grain }} as (
 {% endfor %}
 
 select
-    {{ dbt.concat(["periods.period_grain", "'|'", "periods.employee_id", "'|'", "cast(periods.period_start as " ~ dbt.type_string() ~ ")"]) }} as utilization_key,
+    {{ dbt.concat([
+        "periods.period_grain", "'|'", "periods.employee_id", "'|'",
+        "cast(periods.period_start as " ~ dbt.type_string() ~ ")",
+    ]) }} as utilization_key,
     periods.period_grain,
     cast(periods.period_start as date) as period_start,
     periods.employee_id,
@@ -93,8 +102,10 @@ select
     cast(periods.nonbillable_hours as double precision) as nonbillable_hours,
     cast(periods.approved_billable_hours as double precision) as approved_billable_hours,
     cast(periods.capacity_hours as double precision) as capacity_hours,
-    cast(case when periods.capacity_hours > 0 then periods.billable_hours / periods.capacity_hours end
-        as double precision) as billable_utilization
+    cast(
+        case when periods.capacity_hours > 0 then periods.billable_hours / periods.capacity_hours end
+        as double precision
+    ) as billable_utilization
 from (
     select * from by_week
     union all

@@ -1,0 +1,1 @@
+"""The customer master: normalisation, matching, stable canonical IDs, steward decisions."""
