@@ -288,12 +288,22 @@ def destination() -> Any:
     raise IngestionError(f"CONFORM_DESTINATION={kind!r}: expected duckdb or postgres")
 
 
+def pipelines_dir() -> str:
+    """dlt's local working state lives beside the warehouse it describes, so a new (or
+    deleted) DuckDB file never meets incremental cursors left by another warehouse."""
+    if os.environ.get("CONFORM_PIPELINES_DIR"):
+        return os.environ["CONFORM_PIPELINES_DIR"]
+    if os.environ.get("CONFORM_DESTINATION", "duckdb") == "duckdb":
+        return str(warehouse_path().resolve().parent / ".dlt_pipelines")
+    return str(Path("build/dlt_pipelines").resolve())
+
+
 def pipeline(system: str, connection: str) -> dlt.Pipeline:
     """One pipeline per connection (its own incremental state), all loading ``raw_<system>``."""
     return dlt.pipeline(
         pipeline_name=f"conform_{system}_{connection}",
         destination=destination(),
         dataset_name=f"raw_{system}",
-        pipelines_dir=os.environ.get("CONFORM_PIPELINES_DIR"),
+        pipelines_dir=pipelines_dir(),
         progress="log" if os.environ.get("CONFORM_PROGRESS") else None,
     )

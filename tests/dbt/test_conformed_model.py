@@ -19,9 +19,13 @@ from simulator.generator import generate
 from tests.conftest import RunningSimulator
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSimulator]:
-    folder = tmp_path_factory.mktemp("dbt-known-answers")
+@pytest.fixture(scope="module", params=["tiny", "demo"])
+def built(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningSimulator]:
+    """The whole pipeline at scales tiny (seed 7) and demo (seed 42)."""
+    scale = request.param
+    folder = tmp_path_factory.mktemp(f"dbt-known-answers-{scale}")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CONFORM_WAREHOUSE", str(folder / "conform.duckdb"))
         mp.setenv("CONFORM_PIPELINES_DIR", str(folder / "pipelines"))
@@ -29,7 +33,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSimulator
             if key.startswith("SOURCES__"):
                 mp.delenv(key)
         (folder / "sim").mkdir()
-        sim = RunningSimulator(generate(7, "tiny"), "", folder / "sim")
+        sim = RunningSimulator(generate(7 if scale == "tiny" else 42, scale), "", folder / "sim")
         try:
             load_connections_file(sim.connections_file)
             reports = ingest(progress=lambda _: None)
@@ -113,6 +117,7 @@ def test_aging_buckets_and_reporting_amounts_equal_the_truth(built: RunningSimul
     fx = {
         (r["currency"], r["date"]): float(r["units_per_usd"]) for r in built.store.truth["fx_rates"]
     }
+    truth = {r["invoice_number"]: r for r in built.store.truth["invoices"]}
     rows = query(
         "select invoice_number, as_of_date, aging_bucket, open_amount_reporting "
         "from marts.rpt_collections"
@@ -120,7 +125,7 @@ def test_aging_buckets_and_reporting_amounts_equal_the_truth(built: RunningSimul
     as_of = rows[0][1]
     buckets = set()
     for number, _, bucket, open_usd in rows:
-        t = next(r for r in built.store.truth["invoices"] if r["invoice_number"] == number)
+        t = truth[number]
         open_balance = float(t["open_balance"])
         days = (as_of - date.fromisoformat(t["due"])).days
         expected = (
