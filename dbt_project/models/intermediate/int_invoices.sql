@@ -3,7 +3,7 @@
     'source_system', 'source_relation', 'invoice_id', 'invoice_number', 'document_type',
     'customer_source_record_id', 'project_source_record_id', 'invoice_date', 'due_date',
     'currency_code', 'subtotal_amount', 'tax_amount', 'total_amount', 'erp_open_amount',
-    'is_disputed', 'psa_invoice_id', 'modified_at'] %}
+    'is_disputed', 'status_raw', 'psa_invoice_id', 'modified_at'] %}
 
 with unioned as (
     {% for system in ['netsuite', 'dynamics'] %}
@@ -34,6 +34,7 @@ select
     unioned.total_amount,
     unioned.erp_open_amount,
     unioned.is_disputed,
+    unioned.status_raw,
     unioned.psa_invoice_id,
     unioned.modified_at
 from unioned

@@ -7,7 +7,10 @@
 
 with unioned as (
     {% for system in ['netsuite', 'dynamics', 'stripe'] %}
-    select {{ columns | join(', ') }}
+    select
+        {{ columns | join(', ') }},
+        -- Stripe: the charge status; an ERP payment is a recorded (posted) receipt
+        {% if system == 'stripe' %}cast(status as {{ dbt.type_string() }}){% else %}cast('posted' as {{ dbt.type_string() }}){% endif %} as status_raw
     from {{ ref('int_payments__' ~ system) }}
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
@@ -30,7 +33,8 @@ select
     unioned.amount,
     unioned.currency_code,
     unioned.channel,
-    unioned.stripe_charge_id
+    unioned.stripe_charge_id,
+    unioned.status_raw
 from unioned
 left join erp_charge_invoices
     on unioned.source_system = 'stripe'

@@ -18,6 +18,8 @@ invoice_transactions as (
         data_area_id,
         invoice_number,
         sum(amount_cur - settled_amount_cur) as open_amount,
+        -- closed once every ledger row of the invoice has a ClosedDate
+        min(case when closed_date is null then 0 else 1 end) as is_closed,
         max(modified_at) as modified_at
     from {{ ref('stg_dynamics__customer_transactions') }}
     where transaction_type = 'Invoice'
@@ -49,7 +51,11 @@ joined as (
                 then coalesce(credit_transactions.open_amount, -headers.total_invoice_amount)
             else invoice_transactions.open_amount
         end as open_amount,
-        invoice_transactions.modified_at as ledger_modified_at
+        invoice_transactions.modified_at as ledger_modified_at,
+        case
+            when invoice_transactions.is_closed = 1 then 'closed'
+            when invoice_transactions.is_closed = 0 then 'open'
+        end as status_raw
     from headers
     left join invoice_transactions
         on headers.source_relation = invoice_transactions.source_relation
@@ -85,6 +91,8 @@ select
     cast(sign * total_invoice_amount as numeric(18, 2)) as total_amount,
     cast(open_amount as numeric(18, 2)) as erp_open_amount,
     cast(is_disputed as boolean) as is_disputed,
+    -- CustomerTransactions: 'closed' when the invoice's ledger row has a ClosedDate, else 'open'
+    cast(status_raw as {{ dbt.type_string() }}) as status_raw,
     cast(psa_invoice_id as {{ dbt.type_string() }}) as psa_invoice_id,
     -- the header's stamp does not move on settlement: take the ledger's when later
     cast(

@@ -99,6 +99,8 @@ select
     -- foreignamountremaining: invoice balance still due (credit note: credit not yet applied)
     cast(open_signed as numeric(18, 2)) as erp_open_amount,
     cast(is_disputed as boolean) as is_disputed,
+    -- transaction status code: A open, B paid in full (credit note: fully applied)
+    cast(status_code as {{ dbt.type_string() }}) as status_raw,
     cast(psa_invoice_id as {{ dbt.type_string() }}) as psa_invoice_id,
     cast(modified_at as timestamp with time zone) as modified_at
 

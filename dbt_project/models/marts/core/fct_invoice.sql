@@ -80,6 +80,16 @@ select
     amounts.stripe_paid_amount,
     cast(amounts.last_payment_date as date) as last_payment_date,
     cast(amounts.is_disputed as boolean) as is_disputed,
+    -- canonical status: disputed, else the ERP's own status via seed status_mapping, else
+    -- derived from the open amount
+    cast(
+        case
+            when amounts.is_disputed then 'disputed'
+            when status_map.canonical_status is not null then status_map.canonical_status
+            when amounts.total_amount - amounts.credited_amount - amounts.paid_amount <= 0 then 'paid'
+            else 'open'
+        end as {{ dbt.type_string() }}
+    ) as status,
     fx.rate_to_reporting is not null as has_reporting_rate,
     cast(amounts.total_amount * fx.rate_to_reporting as numeric(18, 2)) as total_amount_reporting,
     cast(
@@ -95,3 +105,7 @@ left join projects
 left join fx
     on fx.currency_code = amounts.currency_code
         and fx.rate_date = amounts.invoice_date
+left join {{ ref('status_mapping') }} as status_map
+    on status_map.source_system = amounts.source_system
+        and status_map.object = 'invoice'
+        and status_map.raw_status = amounts.status_raw

@@ -30,6 +30,13 @@ select
         when payments.source_system <> 'stripe' then true
         else erp_charges.stripe_charge_id is not null
     end as is_recorded_in_erp,
+    -- canonical status via seed status_mapping (Stripe charge status; ERP receipts settled)
+    cast(
+        coalesce(
+            status_map.canonical_status,
+            case when payments.source_system <> 'stripe' then 'settled' end
+        ) as {{ dbt.type_string() }}
+    ) as status,
     cast(payments.amount * fx.rate_to_reporting as numeric(18, 2)) as amount_reporting
 from payments
 left join erp_charges on erp_charges.stripe_charge_id = payments.stripe_charge_id
@@ -42,3 +49,7 @@ left join {{ ref('int_invoices') }} as invoices
         ))
 left join {{ ref('int_fx_rates_to_reporting') }} as fx
     on fx.currency_code = payments.currency_code and fx.rate_date = payments.payment_date
+left join {{ ref('status_mapping') }} as status_map
+    on status_map.source_system = payments.source_system
+        and status_map.object = 'payment'
+        and status_map.raw_status = payments.status_raw

@@ -1,53 +1,10 @@
 -- Grain: employee x period (period_grain 'week' or 'month'). Billable utilization =
 -- billable hours / capacity hours; capacity = standard hours per working day (weekly capacity
 -- / 5) on weekdays that are not the employee's public holidays, less approved time off,
--- counted from the employee's first logged day to the last while active.
+-- counted from the employee's first logged day to the last while active (int_capacity_calendar).
 with employees as (
-    select employee_id, full_name, legal_entity_code, practice, role, weekly_capacity_hours, is_active
+    select employee_id, full_name, legal_entity_code, practice, role
     from {{ ref('dim_employee') }}
-),
-
-activity as (
-    select employee_id, min(work_date) as first_day, max(work_date) as last_day
-    from {{ ref('fct_time_entry') }}
-    group by employee_id
-),
-
-data_end as (
-    -- the latest logged day in the data: active employees' capacity runs to it
-    select max(work_date) as last_day from {{ ref('fct_time_entry') }}
-),
-
-holidays as (
-    select distinct user_id, holiday_date from {{ ref('int_holidays__psa') }}
-),
-
-time_off as (
-    select user_id, off_date, sum(hours) as hours from {{ ref('int_time_off__psa') }}
-    group by user_id, off_date
-),
-
-capacity_days as (
-    select
-        employees.employee_id,
-        dates.date_day,
-        dates.week_start,
-        dates.month_start,
-        case
-            when holidays.holiday_date is not null then 0
-            else greatest(employees.weekly_capacity_hours / 5 - coalesce(time_off.hours, 0), 0)
-        end as capacity_hours
-    from employees
-    inner join activity on activity.employee_id = employees.employee_id
-    cross join data_end
-    inner join {{ ref('dim_date') }} as dates
-        on dates.date_day >= activity.first_day
-            and dates.date_day <= case when employees.is_active then data_end.last_day else activity.last_day end
-            and dates.is_weekday
-    left join holidays
-        on holidays.user_id = employees.employee_id and holidays.holiday_date = dates.date_day
-    left join time_off
-        on time_off.user_id = employees.employee_id and time_off.off_date = dates.date_day
 ),
 
 {% for grain in ['week', 'month'] %}
@@ -65,7 +22,7 @@ hours_{{ grain }} as (
 
 capacity_{{ grain }} as (
     select employee_id, {{ grain }}_start as period_start, sum(capacity_hours) as capacity_hours
-    from capacity_days
+    from {{ ref('int_capacity_calendar') }}
     group by employee_id, {{ grain }}_start
 ),
 
