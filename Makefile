@@ -41,7 +41,8 @@ bench: install
 ## dev: the Dagster UI on http://127.0.0.1:3000
 dev: install
 	cd dbt_project && PATH="$(CURDIR)/$(BIN):$$PATH" ../$(BIN)/dbt parse --quiet --profiles-dir .
-	DAGSTER_HOME="$(CURDIR)/orchestration/dagster_home" PATH="$(CURDIR)/$(BIN):$$PATH" \
+	@mkdir -p build/dagster_home && cp orchestration/dagster.yaml build/dagster_home/dagster.yaml
+	DAGSTER_HOME="$(CURDIR)/build/dagster_home" PATH="$(CURDIR)/$(BIN):$$PATH" \
 	  $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(DEV_PORT)
 
 lint: install

@@ -15,7 +15,7 @@
 - sensor ``source_change_sensor`` (``sensors.py``): loads only the system that changed.
 
 DuckDB accepts one writer: every writing asset is in the ``warehouse`` pool, the instance
-(``orchestration/dagster_home/dagster.yaml``) runs one run at a time and one step per pool, and a
+(``orchestration/dagster.yaml``) runs one run at a time and one step per pool, and a
 run executes one step at a time. A second launch waits in the queue.
 
 Connections come from dlt config/secrets or ``CONFORM_CONNECTIONS_FILE``; with none configured

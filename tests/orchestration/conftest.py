@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-DAGSTER_YAML = ROOT / "orchestration" / "dagster_home" / "dagster.yaml"
+DAGSTER_YAML = ROOT / "orchestration" / "dagster.yaml"
 
 
 @pytest.fixture(scope="session")
