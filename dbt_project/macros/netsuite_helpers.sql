@@ -71,3 +71,20 @@ where headers.document_type = 'invoice'
         or abs(coalesce(lines.lines_tax, 0) - headers.tax_amount) > {{ tolerance }}
     )
 {% endtest %}
+
+{#- The live transactions of one type: neither flagged deleted by ingestion nor listed in
+    NetSuite's deletedrecord table (record_type as NetSuite names it there). -#}
+{% macro netsuite_live_transactions(transactions, transaction_type, deleted_record_type) %}
+    select {{ transactions }}.*
+    from {{ transactions }}
+    left join (
+        select distinct source_relation, record_id
+        from {{ ref('stg_netsuite__deletedrecord') }}
+        where record_type = '{{ deleted_record_type }}'
+    ) as deleted
+        on {{ transactions }}.source_relation = deleted.source_relation
+        and {{ transactions }}.transaction_id = deleted.record_id
+    where {{ transactions }}.transaction_type = '{{ transaction_type }}'
+        and not {{ transactions }}.is_deleted
+        and deleted.record_id is null
+{% endmacro %}

@@ -9,24 +9,9 @@ transactions as (
 
 ),
 
-deleted as (
-
-    select distinct source_relation, record_id
-    from {{ ref('stg_netsuite__deletedrecord') }}
-    where record_type = 'creditmemo'
-
-),
-
 credits as (
 
-    select transactions.*
-    from transactions
-    left join deleted
-        on transactions.source_relation = deleted.source_relation
-        and transactions.transaction_id = deleted.record_id
-    where transactions.transaction_type = 'CustCred'
-        and not transactions.is_deleted
-        and deleted.record_id is null
+    {{ netsuite_live_transactions('transactions', 'CustCred', 'creditmemo') }}
 
 ),
 
