@@ -66,7 +66,12 @@ if shutil.which("dbt") is None:  # the venv not activated: dagster-dbt looks dbt
 
 INDIRECT_SELECTION = "DBT_INDIRECT_SELECTION"
 
-dbt_project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
+# DBT_TARGET_PATH (dbt's own variable) moves the manifest and run artifacts elsewhere
+dbt_project = DbtProject(
+    project_dir=DBT_DIR,
+    profiles_dir=DBT_DIR,
+    target_path=Path(os.environ.get("DBT_TARGET_PATH", "target")),
+)
 dbt_project.prepare_if_dev()  # `dagster dev`: re-parse on every load, model edits show up
 if not dbt_project.manifest_path.exists():  # a fresh clone: parse once so the location loads
     parse_manifest()

@@ -31,7 +31,8 @@ def dbt_manifest() -> Path:
         check=True,
         env={**os.environ, "CONFORM_DBT_TARGET": "duckdb"},
     )
-    manifest = ROOT / "dbt_project" / "target" / "manifest.json"
+    target = Path(os.environ.get("DBT_TARGET_PATH", ROOT / "dbt_project" / "target"))
+    manifest = (ROOT / "dbt_project" / target) / "manifest.json"
     assert manifest.exists()
     return manifest
 
