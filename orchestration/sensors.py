@@ -5,6 +5,11 @@ that changed (declarative automation on the dbt assets then follows downstream).
   &per_page=1``; ``count`` says how many time entries changed (newly approved time, edits).
 - Stripe: ``GET /v1/events?created[gt]=<cursor>&limit=1``; any event (payment, invoice
   update) means something changed.
+- NetSuite (each account): SuiteQL ``SELECT ... FROM transaction WHERE lastmodifieddate >
+  <cursor> ORDER BY lastmodifieddate DESC`` with ``limit=1``; ``totalResults`` counts invoice
+  postings, payments and credit memos since the cursor.
+- Dynamics 365 F&O (each environment): ``SalesInvoiceHeadersV2?$filter=ModifiedDateTime gt
+  <cursor>&$top=1&$count=true`` across companies; ``@odata.count`` counts invoice postings.
 
 The cursor (per system and connection) is kept in the sensor's cursor. The first evaluation only
 records where the systems stand; a run is requested only when a later evaluation finds a change.
@@ -15,11 +20,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import dagster as dg
 
-from ingestion.common import Metrics
+from ingestion.common import Metrics, http_session, raise_for_status
 from orchestration.assets_dlt import configured_connections, raw_asset_keys
 
 
@@ -70,9 +77,82 @@ def stripe_signal(connection: str, cursor: str | None) -> Signal:
     return Signal(len(data), newest)
 
 
+def netsuite_signal(connection: str, cursor: str | None) -> Signal:
+    from ingestion import netsuite
+
+    settings = netsuite.settings_for(connection)
+    metrics = Metrics()
+    auth = netsuite._TokenAuth(connection, settings, http_session(metrics))
+    session = http_session(metrics, auth=auth)
+    tz = netsuite._timezone(settings, connection)
+    where = ""
+    if cursor:
+        local = datetime.fromisoformat(cursor).astimezone(tz)
+        where = (
+            f" WHERE lastmodifieddate > TO_TIMESTAMP('{local:%Y-%m-%d %H:%M:%S}', "
+            f"'{netsuite.TS_FORMAT}')"
+        )
+    response = session.post(
+        netsuite._base_url(settings) + netsuite.SUITEQL_PATH,
+        params={"limit": 1},
+        json={
+            "q": f"SELECT id, lastmodifieddate FROM transaction{where} "
+            "ORDER BY lastmodifieddate DESC"
+        },
+        headers={"Prefer": "transient", "Accept": "application/json"},
+        timeout=30,
+    )
+    raise_for_status(response, "netsuite", connection)
+    body = response.json()
+    items = body.get("items") or []
+    newest = (
+        netsuite.parse_datetime(items[0]["lastmodifieddate"], tz).astimezone(UTC).isoformat()
+        if items
+        else None
+    )
+    if cursor is None:
+        return Signal(0, newest or datetime(1970, 1, 1, tzinfo=UTC).isoformat())
+    return Signal(int(body.get("totalResults") or len(items)), newest)
+
+
+def dynamics_signal(connection: str, cursor: str | None) -> Signal:
+    from ingestion import dynamics
+
+    settings = dynamics.settings_for(connection)
+    metrics = Metrics()
+    auth = dynamics.EntraAuth(dynamics.token_fetcher(settings, connection, http_session(metrics)))
+    session = http_session(metrics, auth)
+    params = [("cross-company", "true"), ("$top", "1"), ("$count", "true")]
+    if cursor:
+        stamp = dynamics.odata_datetime(datetime.fromisoformat(cursor))
+        params.append(("$filter", f"{dynamics.CURSOR} gt {stamp}"))
+    params.append(("$orderby", f"{dynamics.CURSOR} desc"))
+    url = (
+        settings["base_url"].rstrip("/")
+        + "/data/SalesInvoiceHeadersV2?"
+        + urlencode(params, quote_via=quote, safe="$'(),:")
+    )
+    response = session.get(
+        url, headers={"Accept": "application/json", "OData-Version": "4.0"}, timeout=30
+    )
+    raise_for_status(response, "dynamics", connection)
+    body = response.json()
+    rows = body.get("value") or []
+    newest = (
+        dynamics.to_datetime(rows[0].get(dynamics.CURSOR), dynamics.CURSOR).isoformat()
+        if rows
+        else None
+    )
+    if cursor is None:
+        return Signal(0, newest or datetime(1970, 1, 1, tzinfo=UTC).isoformat())
+    return Signal(int(body.get("@odata.count") or len(rows)), newest)
+
+
 SIGNALS: dict[str, Callable[[str, str | None], Signal]] = {
     "psa": psa_signal,
     "stripe": stripe_signal,
+    "netsuite": netsuite_signal,
+    "dynamics": dynamics_signal,
 }
 
 
@@ -84,7 +164,8 @@ def _cursor_of(cursors: dict[str, str], system: str) -> str:
     name="source_change_sensor",
     description=(
         "Watches the source systems' change signals (PSA time entries updated since the last "
-        "look, new Stripe events) with one cheap request each, and loads only the system that "
+        "look, new Stripe events, ERP invoice postings in NetSuite and Dynamics) with one "
+        "cheap request per connection, and loads only the system that "
         "changed; the dbt models downstream follow by declarative automation."
     ),
     minimum_interval_seconds=120,

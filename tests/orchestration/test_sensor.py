@@ -45,7 +45,14 @@ def test_sensor_launches_only_after_a_change(
     first = evaluate(defs, instance, None)  # where the systems stand: nothing to do yet
     assert not first.run_requests
     cursors = json.loads(first.cursor)
-    assert set(cursors) == {"psa/psa", "stripe/stripe"}
+    assert set(cursors) == {
+        "psa/psa",
+        "stripe/stripe",
+        "netsuite/apac",
+        "netsuite/europe",
+        "dynamics/na",
+        "dynamics/emea",
+    }
 
     again = evaluate(defs, instance, first.cursor)  # nothing changed in between
     assert not again.run_requests
@@ -56,7 +63,7 @@ def test_sensor_launches_only_after_a_change(
 
     after = evaluate(defs, instance, again.cursor)
     requested = {r.tags["conform/system"]: r for r in after.run_requests}
-    assert set(requested) == {"psa", "stripe"}, after.skip_reason
+    assert set(requested) == {"psa", "stripe", "netsuite", "dynamics"}, after.skip_reason
     for system, request in requested.items():
         # only the changed system's dlt assets: declarative automation does the rest
         assert set(request.asset_selection) == set(raw_asset_keys(system))
