@@ -24,11 +24,32 @@ from starlette.middleware.base import BaseHTTPMiddleware
 
 from simulator.store import Connection, Record, Store
 
+# bad_currency: what a careless entry or a legacy interface writes instead of the ISO 4217 code
+# (a country code, an old colloquial abbreviation). Three letters, so a client that only checks
+# the shape of a code accepts it; only a check against the ISO list catches it.
+NON_ISO_CURRENCY = {
+    "USD": "USA",
+    "CAD": "CDN",
+    "GBP": "UKP",
+    "EUR": "EMU",
+    "SGD": "SGP",
+    "AUD": "AUS",
+    "SEK": "SKR",
+    "CHF": "SFR",
+}
+
+
+def is_currency_field(obj: str, name: str) -> bool:
+    """A field holding a currency code: *currency* / *CurrencyCode* / CurrencyIsoCode, and the
+    `symbol` of NetSuite's currency records."""
+    return "currenc" in name.lower() or (obj == "currency" and name == "symbol")
+
 
 @dataclass
 class FaultConfig:
     """Faults for one run. Probabilities are per request (rate_limit, server_error, slow) or
-    per record (malformed); drift adds a new field to every record of the drifted objects."""
+    per record (malformed, bad_currency); drift adds a new field to every record of the drifted
+    objects."""
 
     rate_limit: float = 0.0
     server_error: float = 0.0
@@ -37,6 +58,7 @@ class FaultConfig:
     retry_after: int = 1
     token_ttl: float = 0.0  # seconds; 0 = tokens never expire
     malformed: float = 0.0
+    bad_currency: float = 0.0
     drift: bool = False
 
     @classmethod
@@ -104,6 +126,13 @@ class Faults:
             return False
         digest = zlib.crc32(f"{self.seed}:{self.system}:{obj}:{key}".encode())
         return digest / 0xFFFFFFFF < self.config.malformed
+
+    def has_bad_currency(self, obj: str, key: Any) -> bool:
+        """Deterministic per record, like is_malformed (another draw: the two are independent)."""
+        if self.config.bad_currency <= 0:
+            return False
+        digest = zlib.crc32(f"{self.seed}:{self.system}:{obj}:{key}:bad_currency".encode())
+        return digest / 0xFFFFFFFF < self.config.bad_currency
 
 
 @dataclass
@@ -229,7 +258,25 @@ class SystemEmulator:
             if broken != record:
                 self.faults.log("malformed", object=obj, key=str(key))
             record = broken
+        if self.faults.has_bad_currency(obj, key):
+            record = self._bad_currency(obj, record, key)
         return record
+
+    def _bad_currency(self, obj: str, record: Record, key: Any) -> Record:
+        """Replace every currency code of the record by a non-ISO one (same case as served)."""
+        changed: dict[str, list[str]] = {}
+        out = dict(record)
+        for name, value in record.items():
+            if not isinstance(value, str) or not is_currency_field(obj, name):
+                continue
+            bad = NON_ISO_CURRENCY.get(value.upper())
+            if bad is None:
+                continue
+            out[name] = bad.lower() if value.islower() else bad
+            changed[name] = [value, out[name]]
+        if changed:
+            self.faults.log("bad_currency", object=obj, key=str(key), fields=changed)
+        return out
 
     def log_write(
         self, request: Request, connection: str, status: int, body: Any, response: Any, **extra: Any
