@@ -48,7 +48,7 @@ dev: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/sqlfluff lint dbt_project/models/marts
+	$(BIN)/sqlfluff lint dbt_project/models/marts dbt_project/models/sync
 
 format: install
 	$(BIN)/ruff format .

@@ -91,6 +91,8 @@ def layer_group(props: Mapping[str, Any]) -> str:
         return "models"
     if fqn[0] == "marts" and len(fqn) > 1:
         return fqn[1]
+    if fqn[0] == "sync":  # the sync_* models feed the reverse sync
+        return "reverse_sync"
     return fqn[0]
 
 

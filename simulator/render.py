@@ -84,7 +84,8 @@ CUSTOM_FIELDS = (
     ("11", "User", "Practice", "string"),
     ("12", "User", "Weekly Capacity Hours", "number"),
 )
-CF_ID = {name: (fid, subject) for fid, subject, name, _ in CUSTOM_FIELDS}
+# keyed by subject type too: "Legal Entity" and "Practice" exist on Workspace and on User
+CF_ID = {(subject, name): fid for fid, subject, name, _ in CUSTOM_FIELDS}
 ROLE_IDS = {role: str(1001 + i) for i, role in enumerate(ROLES)}
 
 
@@ -335,7 +336,7 @@ class Renderer:
         cfv: list[dict[str, Any]] = []
 
         def value(subject: str, subject_id: str, name: str, val: Any, when: datetime) -> str:
-            fid, _ = CF_ID[name]
+            fid = CF_ID[(subject, name)]
             vid = str(int(fid) * 100_000_000 + int(subject_id) % 100_000_000)
             cfv.append(
                 {

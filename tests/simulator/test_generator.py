@@ -104,6 +104,17 @@ def test_every_system_has_every_object(small: Store) -> None:
         assert not missing, f"{key} has no {missing}"
 
 
+def test_psa_custom_field_values_use_their_subject_types_field(tiny: Store) -> None:
+    """The fields "Legal Entity" and "Practice" exist on Workspace and on User: each value
+    points at the field of its own subject type (the emulator refuses a write mixing them)."""
+    psa = tiny.connections[("psa", "psa")]
+    fields = {f["id"]: f for f in psa.tables["custom_fields"]}
+    for value in psa.tables["custom_field_values"]:
+        field = fields[value["custom_field_id"]]
+        assert field["subject_type"] == value["subject_type"], value
+        assert field["name"] == value["custom_field_name"], value
+
+
 def test_truth_counts_match_the_records(small: Store) -> None:
     for row in small.truth["counts"]:
         table = small.connections[(row["system"], row["connection"])].tables[row["object"]]

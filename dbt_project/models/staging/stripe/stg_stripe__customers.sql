@@ -28,6 +28,7 @@ renamed as (
         address__postal_code as address_postal_code,
         upper(address__country) as address_country,
         {{ stripe_optional_column(source('raw_stripe', 'customers'), 'metadata__erp_customer_id', dbt.type_string()) }} as erp_customer_id,
+        {{ stripe_optional_column(source('raw_stripe', 'customers'), 'metadata__conform_customer_id', dbt.type_string()) }} as conform_customer_id,
 
         ----------  numerics (minor units as sent, and in currency units)
         balance,
