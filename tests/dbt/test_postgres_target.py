@@ -12,6 +12,7 @@ import pytest
 from ingestion.common import load_connections_file
 from ingestion.pipeline import ingest
 from orchestration.transform import run_dbt
+from tests.reports.postgres_bi_reader import assert_bi_reader_reads_marts_only
 
 
 def test_pipeline_and_dbt_build_on_postgres(
@@ -55,3 +56,5 @@ def test_pipeline_and_dbt_build_on_postgres(
     assert open_amounts == pytest.approx(
         {r["invoice_number"]: float(r["open_balance"]) for r in sim.store.truth["invoices"]}
     )
+    # the read-only BI role, on this same build (dbt grants + on-run-start hook)
+    assert_bi_reader_reads_marts_only(database, socket_dir)
