@@ -82,7 +82,12 @@ def run_master(decisions_file: str | Path | None = None) -> MasterReport:
     decisions_file = decisions_file or os.environ.get("CONFORM_STEWARD_DECISIONS")
     with connect() as wh:
         wh.ensure_state()
-        rows = wh.query(f"select {RECORD_COLUMNS} from {RECORDS_RELATION}")
+        # a deletion seen before the record itself (NetSuite's deletedrecord feed) leaves a
+        # stub with nothing but its id: not a client record, so not mastered
+        rows = wh.query(
+            f"select {RECORD_COLUMNS} from {RECORDS_RELATION} "
+            "where not (is_deleted and customer_name is null)"
+        )
         state = State(
             id_map={
                 r["customer_record_key"]: r

@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-import time
 
+from expectations import cli as expectations_cli
 from ingestion import cli as ingestion_cli
 from mastering import cli as mastering_cli
+from reports import cli as reports_cli
+from reverse_sync import cli as reverse_sync_cli
 from simulator import cli as simulator_cli
 
 CUSTOMER_MARTS = ["customer_xref+", "dim_customer+", "exceptions_customer_match_review+"]
@@ -24,11 +27,24 @@ def build_parser() -> argparse.ArgumentParser:
     simulator_cli.add_parser(sub)
     ingestion_cli.add_parser(sub)
     mastering_cli.add_parser(sub)
+    expectations_cli.add_parser(sub)
+    reports_cli.add_parser(sub)
+    reverse_sync_cli.add_parser(sub)
     transform = sub.add_parser("transform", help="build the conformed model (dbt build)")
     transform.add_argument("--select", nargs="*", help="dbt selection, e.g. staging.psa+")
     transform.set_defaults(func=cmd_transform)
     run = sub.add_parser("run", help="run the whole pipeline once (what `make demo` calls)")
     ingestion_cli.add_connections_arg(run)
+    run.add_argument(
+        "--select",
+        help="a part of the graph, in Dagster's selection syntax, e.g. 'group:source_psa+' or "
+        "'key:marts/fct_invoice+'",
+    )
+    run.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="reload the sources from scratch (the nightly_full_reconciliation job)",
+    )
     run.set_defaults(func=cmd_run)
     return parser
 
@@ -45,32 +61,14 @@ def cmd_transform(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """The whole pipeline once, without the UI: ingestion of every source, then dbt."""
-    from ingestion.common import IngestionError
-    from ingestion.pipeline import ingest
+    """The whole asset graph once, in process, as the hourly job runs it (orchestration/run.py):
+    ingestion, dbt, customer master, data-quality checks, reverse sync, BI copy and report."""
+    from orchestration.run import main_run
 
     ingestion_cli.apply_connections(args)
-    started = time.monotonic()
-    try:
-        reports = ingest()
-    except IngestionError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    failed = [r for r in reports if r.status != "ok"]
-    print(
-        f"run: {sum(r.rows_loaded for r in reports):,} rows ingested from "
-        f"{len(reports) - len(failed)} connection(s) in {time.monotonic() - started:.0f}s"
-    )
-    for r in failed:
-        print(f"error: {r.system}/{r.connection}: {r.error}", file=sys.stderr)
-    if failed:
-        return 1
-    status = cmd_transform(argparse.Namespace(select=None))
-    if status == 0:
-        status = mastering_cli.cmd_master(argparse.Namespace(decisions=None))
-    if status == 0:  # the customer marts, on the state the master step just wrote
-        status = cmd_transform(argparse.Namespace(select=CUSTOMER_MARTS))
-    return status
+    if args.connections:  # the Dagster assets read their connections from this file
+        os.environ["CONFORM_CONNECTIONS_FILE"] = str(args.connections)
+    return main_run(args.select, args.full_refresh)
 
 
 def main(argv: list[str] | None = None) -> int:

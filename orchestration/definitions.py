@@ -34,13 +34,20 @@ from orchestration.assets_dlt import (
     configured_connections,
     dlt_resource,
 )
+from orchestration.assets_expectations import build_expectation_checks
 from orchestration.assets_mastering import build_customer_master
+from orchestration.assets_quality_gate import GATE_KEY, build_quality_gate
+from orchestration.assets_reports import build_report_assets
+from orchestration.assets_reverse_sync import build_reverse_sync
 from orchestration.sensors import source_change_sensor
 
 apply_connections_file()
 
 dlt_assets_by_system = all_dlt_assets()
 customer_master_assets = build_customer_master(dbt_project.manifest_path)
+quality_gate = build_quality_gate()
+report_assets = build_report_assets(dbt_project.manifest_path, gate=GATE_KEY)
+reverse_sync_assets = build_reverse_sync(dbt_project.manifest_path, gate=GATE_KEY)
 
 all_assets = dg.AssetSelection.all()
 
@@ -86,7 +93,15 @@ nightly_schedule = dg.ScheduleDefinition(
 )
 
 defs = dg.Definitions(
-    assets=[*dlt_assets_by_system, conformed_model, *customer_master_assets],
+    assets=[
+        *dlt_assets_by_system,
+        conformed_model,
+        *customer_master_assets,
+        quality_gate,
+        *reverse_sync_assets,
+        *report_assets,
+    ],
+    asset_checks=build_expectation_checks(),
     jobs=[hourly_incremental, nightly_full_reconciliation],
     schedules=[hourly_schedule, nightly_schedule],
     sensors=[source_change_sensor],

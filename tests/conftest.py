@@ -91,6 +91,8 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private warehouse file and dlt pipelines folder for one test."""
     monkeypatch.setenv("CONFORM_WAREHOUSE", str(tmp_path / "warehouse" / "conform.duckdb"))
     monkeypatch.setenv("CONFORM_PIPELINES_DIR", str(tmp_path / "pipelines"))
+    monkeypatch.setenv("CONFORM_REPORTS_DIR", str(tmp_path / "reports"))
+    monkeypatch.setenv("CONFORM_DATA_DOCS_DIR", str(tmp_path / "data_docs"))
     monkeypatch.setenv("RUNTIME__REQUEST_BACKOFF_FACTOR", "0.05")
     monkeypatch.setenv("RUNTIME__REQUEST_MAX_RETRY_DELAY", "2")
     monkeypatch.setenv("RUNTIME__REQUEST_MAX_ATTEMPTS", "8")
@@ -142,6 +144,8 @@ def demo_built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltWareho
     env = {
         "CONFORM_WAREHOUSE": str(folder / "warehouse" / "conform.duckdb"),
         "CONFORM_PIPELINES_DIR": str(folder / "pipelines"),
+        "CONFORM_REPORTS_DIR": str(folder / "reports"),
+        "CONFORM_DATA_DOCS_DIR": str(folder / "data_docs"),
     }
     for key in list(os.environ):
         if key.startswith("SOURCES__"):
@@ -161,9 +165,7 @@ def demo_built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltWareho
 
 
 @pytest.fixture
-def demo_warehouse(
-    demo_built: BuiltWarehouse, monkeypatch: pytest.MonkeyPatch
-) -> BuiltWarehouse:
+def demo_warehouse(demo_built: BuiltWarehouse, monkeypatch: pytest.MonkeyPatch) -> BuiltWarehouse:
     """The session's demo warehouse, with this test's environment pointing at it."""
     for key in list(os.environ):
         if key.startswith("SOURCES__"):
