@@ -37,6 +37,7 @@ class RunSummary:
     materialized: int = 0
     checks_passed: int = 0
     checks_failed: list[str] = field(default_factory=list)
+    evaluated: set[dg.AssetCheckKey] = field(default_factory=set)
     failures: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
 
@@ -164,6 +165,7 @@ def run_graph(
             summary.materialized += 1
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
+            summary.evaluated.add(evaluation.asset_check_key)
             if evaluation.passed:
                 summary.checks_passed += 1
             else:

@@ -1,7 +1,7 @@
 """The Great Expectations suites as Dagster asset checks, in process, against the simulator at
 scale tiny: with non-ISO currency codes injected into the PSA, the suites on the corrupted
-tables turn red (ERROR) and the reverse sync, downstream of the guarded marts, is not run;
-clean, every suite check is green and the reverse sync runs."""
+tables turn red (ERROR) and the quality gate, the reverse sync and the report are not run.
+(The clean run, every suite green and the reverse sync reached, is test_materialize.py.)"""
 
 from __future__ import annotations
 
@@ -16,6 +16,9 @@ from tests.conftest import RunningSimulator
 
 CHECK = "great_expectations"
 REVERSE_SYNC = dg.AssetKey(["reverse_sync", "sync_runs"])
+GATE = dg.AssetKey(["data_quality", "quality_gate"])
+BI = dg.AssetKey("bi_warehouse")
+REPORT = dg.AssetKey("executive_report")
 
 
 @pytest.fixture
@@ -35,7 +38,9 @@ def _materialize(definitions_module, defs, sim: RunningSimulator, monkeypatch, t
         *definitions_module.dlt_assets_by_system,
         definitions_module.conformed_model,
         *definitions_module.customer_master_assets,
+        definitions_module.quality_gate,
         *definitions_module.reverse_sync_assets,
+        *definitions_module.report_assets,
         *defs.asset_checks,
     ]
     return dg.materialize(
@@ -94,8 +99,10 @@ def test_bad_currency_turns_the_check_red_and_stops_the_reverse_sync(
     materialized = {e.asset_key for e in result.get_asset_materialization_events()}
     # the marts were built (dbt's step succeeded) ...
     assert dg.AssetKey(["marts", "dim_project"]) in materialized
-    # ... but the reverse sync, downstream of the red blocking check, did not run
+    # ... but the quality gate, the reverse sync, the BI copy and the report, downstream of
+    # the red blocking checks, did not run: nothing wrong is pushed back or shown
     assert REVERSE_SYNC not in materialized
+    assert not {GATE, BI, REPORT} & materialized
     # it was planned in this run, and never started: the failed blocking check (its step fails
     # with DagsterAssetCheckFailedError) is an upstream of the reverse sync's step
     assert "reverse_sync" in {node.name for node in result.job_def.nodes}
@@ -108,31 +115,3 @@ def test_bad_currency_turns_the_check_red_and_stops_the_reverse_sync(
     # blocking check on it; dbt's source tests are checks on the raw assets, so the red raw_psa
     # checks did not stop dbt (the guard sits on the marts, before the reverse sync)
     assert dg.AssetKey(["staging", "stg_psa__workspaces"]) in materialized
-
-
-@pytest.mark.integration
-@pytest.mark.timeout(420)
-def test_clean_run_is_green_and_reaches_the_reverse_sync(
-    defs,
-    definitions_module,
-    simulator_factory,
-    isolated_env: Path,
-    clean_sources_env,
-    monkeypatch,
-) -> None:
-    sim = simulator_factory(scale="tiny")
-    result = _materialize(definitions_module, defs, sim, monkeypatch, isolated_env)
-    checks = _ge_checks(result)
-    expected = {
-        spec.asset_key.to_user_string()
-        for check_def in defs.asset_checks
-        for spec in check_def.check_specs
-    }
-    assert set(checks) == expected
-    red = {k: c.metadata["failed_expectations"].value for k, c in checks.items() if not c.passed}
-    assert not red, red
-    materialized = {e.asset_key for e in result.get_asset_materialization_events()}
-    assert REVERSE_SYNC in materialized
-    docs = Path(checks["marts/fct_invoice"].metadata["data_docs_path"].value)
-    assert docs.is_file() and docs.suffix == ".html"
-    assert (isolated_env / "data_docs" / "index.html").is_file()

@@ -74,6 +74,10 @@ def test_the_whole_graph_runs_in_process(
     finally:
         con.close()
     assert raw > 0 and mart > 0 and runs >= 1 and checks > 0 and synced > 0
+    # every Great Expectations suite ran as a check, and its data docs were built
+    suites = {spec.key for check_def in defs.asset_checks for spec in check_def.check_specs}
+    assert suites and suites <= summary.evaluated
+    assert (Path(os.environ["CONFORM_DATA_DOCS_DIR"]) / "index.html").is_file()
     reports = list(Path(os.environ["CONFORM_REPORTS_DIR"]).glob("executive_report_*.html"))
     assert reports, "no executive report written"
 
