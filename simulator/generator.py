@@ -19,7 +19,9 @@ from simulator.business import (
     FX_LOOKBACK_DAYS,
     LEGAL_ENTITIES,
     SCALES,
+    Client,
     Plan,
+    SourceClient,
     month_start,
 )
 from simulator.planner import plan as make_plan
@@ -345,6 +347,17 @@ def truth(
     return out
 
 
+def _holds_true_tax_id_elsewhere(c: Client, conflicting: SourceClient, recs: list) -> bool:
+    """A conflicting ERP tax id is a conflict between systems only when another live record of
+    the client holds its real (valid) tax id; alone, it is the only tax id the firm holds."""
+    return any(
+        r is not conflicting
+        and r.tax_id
+        and not (r.system == "salesforce" and not r.is_duplicate and "tax_id_invalid" in c.faults)
+        for r in recs
+    )
+
+
 def _faults(plan: Plan, until: datetime) -> list[dict[str, Any]]:
     live = lambda t: t is not None and t <= until  # noqa: E731
     rows: list[dict[str, Any]] = []
@@ -365,7 +378,8 @@ def _faults(plan: Plan, until: datetime) -> list[dict[str, Any]]:
         )
 
     for c in plan.clients:
-        recs = [r for r in c.records if live(r.created)]
+        # a record deleted (merged away) in its source by the clock no longer duplicates anything
+        recs = [r for r in c.records if live(r.created) and not live(r.deleted_at)]
         for system, kind in (
             ("salesforce", "duplicate_in_crm"),
             ("psa", "duplicate_in_psa"),
@@ -405,6 +419,7 @@ def _faults(plan: Plan, until: datetime) -> list[dict[str, Any]]:
                 "tax_id_conflict" in c.faults
                 and r.system in ("netsuite", "dynamics")
                 and not r.is_duplicate
+                and _holds_true_tax_id_elsewhere(c, r, recs)
             ):
                 fault(
                     "tax_id_conflict",

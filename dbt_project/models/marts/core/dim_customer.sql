@@ -33,13 +33,14 @@ candidates as (
     {% for attribute in attributes %}
     select
         canonical_customer_id,
-        '{{ attribute }}' as attribute,
+        '{{ attribute }}' as attribute,  -- noqa: RF04
         {% if attribute == 'legal_name' %}customer_name
         {% elif attribute == 'website' %}website_domain
         {% elif attribute == 'billing_country' %}country_code
         {% elif attribute == 'tax_id' %}case when tax_id_is_valid then tax_id_compact end
         {% else %}erp_customer_number{% endif %} as attribute_value,
-        {% if attribute == 'tax_id' %}tax_id_scheme{% else %}cast(null as {{ dbt.type_string() }}){% endif %} as value_detail,
+        {% if attribute == 'tax_id' %}tax_id_scheme{% else %}cast(null as {{ dbt.type_string() }}){% endif %}
+            as value_detail,
         source_system,
         customer_record_key,
         case when source_system in ('netsuite', 'dynamics') then 'erp' else source_system end as system_class,
@@ -62,10 +63,11 @@ ranked as (
             order by
                 case when candidates.system_class = sor.system_of_record then 0 else 1 end,
                 case candidates.system_class
-                    when 'salesforce' then 1 when 'erp' then 2 when 'psa' then 3 else 4 end,
+                    when 'salesforce' then 1 when 'erp' then 2 when 'psa' then 3 else 4
+                end,
                 case when candidates.is_deleted then 1 else 0 end,
                 candidates.modified_at desc,
-                candidates.customer_record_key
+                candidates.customer_record_key asc
         ) as rank_in_customer
     from candidates
     left join system_of_record as sor on sor.attribute = candidates.attribute
@@ -110,15 +112,15 @@ parent_links as (
                 case child.source_system when 'salesforce' then 1 when 'netsuite' then 2 else 3 end,
                 case when child.is_deleted then 1 else 0 end,
                 child.modified_at desc,
-                child.customer_record_key
+                child.customer_record_key asc
         ) as rank_in_customer
     from xref as child
     inner join records
         on records.customer_record_key = child.customer_record_key
     inner join xref as parent
         on parent.source_system = records.source_system
-        and parent.source_relation = records.source_relation
-        and parent.source_record_id = records.parent_source_record_id
+            and parent.source_relation = records.source_relation
+            and parent.source_record_id = records.parent_source_record_id
     where records.parent_source_record_id is not null
         and parent.canonical_customer_id <> child.canonical_customer_id
 ),
@@ -143,8 +145,18 @@ select
     p1.parent_source_system,
     -- the top of the chain (hierarchies are shallow; four levels are followed, cycles stop)
     coalesce(
-        case when p4.parent_customer_id not in (customers.canonical_customer_id, p1.parent_customer_id, p2.parent_customer_id) then p4.parent_customer_id end,
-        case when p3.parent_customer_id not in (customers.canonical_customer_id, p1.parent_customer_id) then p3.parent_customer_id end,
+        case
+            when
+                p4.parent_customer_id not in (
+                    customers.canonical_customer_id, p1.parent_customer_id, p2.parent_customer_id
+                )
+                then p4.parent_customer_id
+        end,
+        case
+            when
+                p3.parent_customer_id not in (customers.canonical_customer_id, p1.parent_customer_id)
+                then p3.parent_customer_id
+        end,
         case when p2.parent_customer_id <> customers.canonical_customer_id then p2.parent_customer_id end,
         p1.parent_customer_id,
         customers.canonical_customer_id

@@ -1,6 +1,8 @@
 -- One row per canonical project: each PSA workspace with its ERP project (matched by the ERP
--- project id the PSA holds, else by the PSA code the ERP holds), plus ERP projects that have
--- no PSA counterpart. The PSA owns delivery structure; the ERP owns financial codes.
+-- project id the PSA holds, else by the PSA code the ERP holds, else by time the ERP posted from
+-- the workspace or the same name, legal entity and start date: int_project_match_candidates), plus
+-- ERP projects that have no PSA counterpart. The PSA owns delivery structure; the ERP owns
+-- financial codes.
 with psa as (
     select * from {{ ref('int_project_records') }}
     where source_system = 'psa'
@@ -15,17 +17,7 @@ erp as (
 ),
 
 candidates as (
-    select
-        psa.project_record_key as psa_key,
-        erp.project_record_key as erp_key,
-        case
-            when upper(replace(psa.erp_project_ref, ' ', '-')) = erp.code_normalized then 'erp_project_id_in_psa'
-            else 'psa_code_in_erp'
-        end as match_rule
-    from psa
-    inner join erp
-        on upper(replace(psa.erp_project_ref, ' ', '-')) = erp.code_normalized
-            or (erp.psa_project_code_ref = psa.project_code and erp.psa_project_code_ref is not null)
+    select * from {{ ref('int_project_match_candidates') }}
 ),
 
 single_psa as (

@@ -59,7 +59,7 @@ from review
 inner join xref as a on a.customer_record_key = review.record_key_a
 inner join xref as b on b.customer_record_key = review.record_key_b
 where not exists (
-    select 1 from decisions
-    where (decisions.record_key_a = review.record_key_a and decisions.record_key_b = review.record_key_b)
-        or (decisions.record_key_a = review.record_key_b and decisions.record_key_b = review.record_key_a)
-)
+        select 1 as decided from decisions
+        where (decisions.record_key_a = review.record_key_a and decisions.record_key_b = review.record_key_b)
+            or (decisions.record_key_a = review.record_key_b and decisions.record_key_b = review.record_key_a)
+    )

@@ -18,11 +18,7 @@ erp as (
 ),
 
 candidates as (
-    select psa.project_record_key as psa_key, erp.project_record_key as erp_key
-    from psa
-    inner join erp
-        on upper(replace(psa.erp_project_ref, ' ', '-')) = erp.code_normalized
-        or (erp.psa_project_code_ref = psa.project_code and erp.psa_project_code_ref is not null)
+    select psa_key, erp_key from {{ ref('int_project_match_candidates') }}
 ),
 
 psa_counts as (
