@@ -178,3 +178,38 @@ def test_jobs_schedules_sensor(defs, definitions_module, graph) -> None:
         if assets_def.node_def.name.startswith("dlt_"):
             policy = assets_def.node_def.retry_policy
             assert policy and policy.max_retries >= 1 and policy.backoff == dg.Backoff.EXPONENTIAL
+
+
+def test_one_lineage_from_every_api_resource_to_the_sync_and_the_report(defs, graph) -> None:
+    """Every raw table that feeds a mart also feeds the reverse sync and the executive report,
+    through the data-quality gate; the Great Expectations suites are checks on raw and marts."""
+    keys = graph.get_all_asset_keys()
+    gate = dg.AssetKey(["data_quality", "quality_gate"])
+    sync = dg.AssetKey(["reverse_sync", "sync_ledger"])
+    report = dg.AssetKey("executive_report")
+    bi = dg.AssetKey("bi_warehouse")
+    assert {gate, sync, report, bi} <= keys
+    assert gate in graph.get(sync).parent_keys and gate in graph.get(bi).parent_keys
+    assert bi in graph.get(report).parent_keys
+    groups = {graph.get(k).group_name for k in keys}
+    assert {"governance", "reverse_sync", "reports", "mastering"} <= groups
+    assert {k for k in keys if k.path[0] == "sync"}, "no sync_* models"
+    assert {k for k in keys if k.path[-1].startswith("exceptions_")} - {
+        dg.AssetKey(["marts", "exceptions_customer_match_review"]),
+        dg.AssetKey(["marts", "exceptions_project_match"]),
+    }, "no governance exception marts"
+    feeding = {k for k in keys if k.path[0].startswith("raw_")} & ancestors(
+        graph, dg.AssetKey(["marts", "fct_invoice"])
+    )
+    assert feeding
+    assert feeding <= ancestors(graph, report)
+    assert feeding <= ancestors(graph, sync)
+    ge = {
+        spec.key
+        for check_def in defs.asset_checks
+        for spec in check_def.check_specs
+        if spec.key.name == "great_expectations"
+    }
+    assert {k.asset_key.path[0] for k in ge} >= {f"raw_{s}" for s in SYSTEMS} | {"marts"}
+    blocking = {k.asset_key for k in ge if graph.get_check_spec(k).blocking}
+    assert blocking <= graph.get(gate).parent_keys
