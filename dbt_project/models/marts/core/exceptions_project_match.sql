@@ -9,12 +9,14 @@ projects as (
 ),
 
 psa as (
-    select * from projects where source_system = 'psa'
+    select * from projects
+    where source_system = 'psa'
 ),
 
 erp as (
     select *, upper(replace(project_code, ' ', '-')) as code_normalized
-    from projects where source_system in ('netsuite', 'dynamics')
+    from projects
+    where source_system in ('netsuite', 'dynamics')
 ),
 
 candidates as (
@@ -22,11 +24,13 @@ candidates as (
 ),
 
 psa_counts as (
-    select psa_key, count(*) as n from candidates group by psa_key
+    select psa_key, count(*) as n from candidates
+    group by psa_key
 ),
 
 erp_counts as (
-    select erp_key, count(*) as n from candidates group by erp_key
+    select erp_key, count(*) as n from candidates
+    group by erp_key
 ),
 
 dim as (
@@ -35,7 +39,7 @@ dim as (
 
 exceptions as (
     select
-        psa.project_record_key as project_record_key,
+        psa.project_record_key,
         psa.source_system,
         psa.source_relation,
         psa.source_record_id,
@@ -45,9 +49,9 @@ exceptions as (
         case
             when psa_counts.n > 1 then 'ambiguous_psa_matches_several_erp_projects'
             when exists (
-                select 1 from candidates c inner join erp_counts e on e.erp_key = c.erp_key
-                where c.psa_key = psa.project_record_key and e.n > 1
-            ) then 'ambiguous_erp_project_claimed_by_several_workspaces'
+                    select 1 as shared from candidates as c inner join erp_counts as e on e.erp_key = c.erp_key
+                    where c.psa_key = psa.project_record_key and e.n > 1
+                ) then 'ambiguous_erp_project_claimed_by_several_workspaces'
             else 'psa_project_without_erp_project'
         end as reason,
         psa_counts.n as candidate_count
