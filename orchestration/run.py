@@ -110,7 +110,9 @@ def run_graph(
 ) -> RunSummary:
     """Execute the job (optionally a selection of it, in Dagster's selection syntax, e.g.
     ``group:source_psa+`` or ``key:marts/fct_invoice``) and summarise what happened."""
-    from orchestration.definitions import defs
+    from orchestration import definitions
+
+    defs = definitions.defs
 
     if write is None:
         terminal = sys.stdout  # bound now: stdout is redirected to the log file during the run
@@ -121,7 +123,7 @@ def run_graph(
 
     started = time.monotonic()
     job_name = FULL_REFRESH_JOB if full_refresh else INCREMENTAL_JOB
-    job = defs.get_job_def(job_name)
+    job = getattr(definitions, job_name)  # the job as defined (schedules launch it)
     keys = None
     if select:
         selection = dg.AssetSelection.from_string(select)
@@ -146,7 +148,7 @@ def run_graph(
         resources=dict(defs.resources or {}),
         loggers={"conform_progress": progress_logger(write)},
         executor=dg.in_process_executor,
-    ).get_job_def(job_name)
+    ).resolve_job_def(job_name)
     log_file = run_log_path()
     write(f"run: job {job_name} (full log: {log_file})")
     # dbt and dlt write their own progress to stdout: keep it in the log file, the terminal

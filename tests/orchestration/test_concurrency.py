@@ -94,9 +94,10 @@ def test_a_second_launch_is_queued_until_the_first_ends(dagster_home: Path, dbt_
 
 
 def test_the_warehouse_pool_grants_one_step_at_a_time(dagster_home: Path, defs) -> None:
-    # every asset that writes the warehouse is in the pool
+    # every asset that reads or writes the live warehouse is in the pool; the report reads
+    # only the published BI copy (swapped atomically), so it needs no slot
     for assets_def in defs.resolve_asset_graph().assets_defs:
-        if assets_def.is_executable:
+        if assets_def.is_executable and assets_def.node_def.name != "executive_report":
             assert assets_def.node_def.pools == {"warehouse"}, assets_def.node_def.name
     instance = dg.DagsterInstance.from_config(str(dagster_home))
     try:
