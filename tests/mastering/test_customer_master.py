@@ -34,6 +34,14 @@ def truth_map(sim: RunningSimulator) -> dict[str, str]:
     }
 
 
+def deleted_before_first_load(sim: RunningSimulator) -> set[str]:
+    return {
+        f"{r['system']}|{r['connection']}|{r['source_id']}"
+        for r in sim.store.truth["customer_records"]
+        if r["system"] == "netsuite" and r["is_deleted"]
+    }
+
+
 def query(sql: str) -> list[tuple]:
     con = duckdb.connect(str(warehouse_path()), read_only=True)
     try:
@@ -65,9 +73,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSimulator]
             reports = ingest(progress=lambda _: None)
             assert all(r.status == "ok" for r in reports), [r.error for r in reports]
             # the views the master reads, and the seeds the customer marts use
-            seeded = run_dbt("seed", ["legal_entities", "system_of_record", "steward_decisions"])
+            seeded = run_dbt("seed")
             assert seeded.ok, seeded.failures
-            result = run_dbt("run", ["+int_customer_records"])
+            # every model (the customer marts' downstream, governance and sync, reads the rest)
+            result = run_dbt("run")
             assert result.ok, result.failures
             yield sim
         finally:
@@ -78,7 +87,10 @@ def test_matching_precision_and_recall_against_the_truth(demo: RunningSimulator)
     report = run_master()
     truth = truth_map(demo)
     assigned = id_map()
-    assert set(assigned) == set(truth)
+    # a NetSuite customer deleted before the first load is known only by its deletedrecord
+    # entry (an id without attributes): not a client record, so not mastered
+    assert set(assigned) == set(truth) - deleted_before_first_load(demo)
+    truth = {k: v for k, v in truth.items() if k in assigned}
     review = query("select record_key_a, record_key_b from mastering.customer_match_review")
     auto = score(assigned, truth)
     both = score(with_review(assigned, review), truth)
@@ -95,7 +107,7 @@ def test_customer_marts_build_and_test_green(demo: RunningSimulator) -> None:
     result = run_dbt("build", CUSTOMER_MARTS)
     assert result.ok, result.failures
     (xref,) = query("select count(*) from marts.customer_xref")[0]
-    assert xref == len(truth_map(demo))
+    assert xref == len(truth_map(demo)) - len(deleted_before_first_load(demo))
     (queue,) = query("select count(*) from marts.exceptions_customer_match_review")[0]
     assert queue == len(query("select 1 from mastering.customer_match_review"))
     # a subsidiary with its own tax id is its own customer, under its parent
