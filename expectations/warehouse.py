@@ -5,7 +5,6 @@ it) or PostgreSQL (``CONFORM_DESTINATION=postgres``, ``DESTINATION__POSTGRES__CR
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
@@ -13,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from ingestion.common import warehouse_path
+from ingestion.common import warehouse_connection
 
 SCHEMA = "data_quality"
 RESULTS_TABLE = "check_results"
@@ -30,10 +29,6 @@ RESULTS_COLUMNS: list[tuple[str, str]] = [
     ("unexpected_count", "bigint"),
     ("details", "varchar"),
 ]
-
-
-def is_postgres() -> bool:
-    return os.environ.get("CONFORM_DESTINATION", "duckdb") == "postgres"
 
 
 def _quote(name: str) -> str:
@@ -135,32 +130,6 @@ def normalise(df: pd.DataFrame) -> pd.DataFrame:
 
 @contextmanager
 def connect(read_only: bool = True) -> Iterator[Warehouse]:
-    """One short-lived connection; committed on success, closed always."""
-    if is_postgres():
-        import psycopg2
-
-        uri = os.environ.get("DESTINATION__POSTGRES__CREDENTIALS", "")
-        if not uri:
-            raise RuntimeError(
-                "CONFORM_DESTINATION=postgres needs DESTINATION__POSTGRES__CREDENTIALS"
-            )
-        con = psycopg2.connect(uri)
-        try:
-            yield Warehouse(con, True)
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
-        finally:
-            con.close()
-        return
-    import duckdb
-
-    path = warehouse_path()
-    if read_only and not path.exists():
-        raise FileNotFoundError(f"no warehouse at {path}: run `conform run` first")
-    con = duckdb.connect(str(path), read_only=read_only)
-    try:
-        yield Warehouse(con, False)
-    finally:
-        con.close()
+    """One short-lived warehouse connection (ingestion.common.warehouse_connection)."""
+    with warehouse_connection(read_only) as (con, postgres):
+        yield Warehouse(con, postgres)

@@ -21,6 +21,7 @@ import os
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -273,6 +274,58 @@ def _safe_key(key: Callable[[dict[str, Any]], Any], record: dict[str, Any]) -> A
 
 def warehouse_path() -> Path:
     return Path(os.environ.get("CONFORM_WAREHOUSE", str(DEFAULT_WAREHOUSE)))
+
+
+def is_postgres() -> bool:
+    return os.environ.get("CONFORM_DESTINATION", "duckdb") == "postgres"
+
+
+class WarehouseMissing(RuntimeError):
+    """A reader asked for the DuckDB warehouse before anything built it."""
+
+
+@contextmanager
+def warehouse_connection(read_only: bool = False) -> Iterator[tuple[Any, bool]]:
+    """One short-lived DB-API connection to the warehouse the pipelines load (the DuckDB file,
+    or PostgreSQL with dlt's credentials) and whether it is PostgreSQL. Writes are one
+    transaction: committed on success, rolled back on error; the connection is always closed
+    (DuckDB allows one writer, and any open connection blocks it)."""
+    if is_postgres():
+        import psycopg2
+
+        uri = os.environ.get("DESTINATION__POSTGRES__CREDENTIALS", "")
+        if not uri:
+            raise RuntimeError(
+                "CONFORM_DESTINATION=postgres needs DESTINATION__POSTGRES__CREDENTIALS"
+            )
+        con = psycopg2.connect(uri)
+        try:
+            yield con, True
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+        finally:
+            con.close()
+        return
+    import duckdb
+
+    path = warehouse_path()
+    if read_only and not path.exists():
+        raise WarehouseMissing(f"no warehouse at {path}: run `conform run` first")
+    con = duckdb.connect(str(path), read_only=read_only)
+    try:
+        if not read_only:
+            con.execute("begin transaction")
+        yield con, False
+        if not read_only:
+            con.execute("commit")
+    except BaseException:
+        if not read_only:
+            con.execute("rollback")
+        raise
+    finally:
+        con.close()
 
 
 def destination() -> Any:

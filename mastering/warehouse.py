@@ -4,13 +4,12 @@ connection, closed at once: DuckDB allows one writer) or PostgreSQL (CONFORM_DES
 from __future__ import annotations
 
 import csv
-import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ingestion.common import warehouse_path
+from ingestion.common import warehouse_connection
 
 SCHEMA = "mastering"
 RECORDS_RELATION = "intermediate.int_customer_records"
@@ -89,10 +88,6 @@ TABLES: dict[str, list[tuple[str, str]]] = {
 APPEND_ONLY = {"customer_id_events", "runs"}
 
 
-def is_postgres() -> bool:
-    return os.environ.get("CONFORM_DESTINATION", "duckdb") == "postgres"
-
-
 class Warehouse:
     def __init__(self, con: Any, postgres: bool):
         self.con = con
@@ -156,41 +151,9 @@ class Warehouse:
 
 @contextmanager
 def connect(read_only: bool = False) -> Iterator[Warehouse]:
-    """One short-lived connection; committed on success, closed always."""
-    if is_postgres():
-        import psycopg2
-
-        uri = os.environ.get("DESTINATION__POSTGRES__CREDENTIALS", "")
-        if not uri:
-            raise RuntimeError(
-                "CONFORM_DESTINATION=postgres needs DESTINATION__POSTGRES__CREDENTIALS"
-            )
-        con = psycopg2.connect(uri)
-        try:
-            yield Warehouse(con, True)
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
-        finally:
-            con.close()
-    else:
-        import duckdb
-
-        path = warehouse_path()
-        con = duckdb.connect(str(path), read_only=read_only)
-        try:
-            if not read_only:
-                con.execute("begin transaction")
-            yield Warehouse(con, False)
-            if not read_only:
-                con.execute("commit")
-        except BaseException:
-            if not read_only:
-                con.execute("rollback")
-            raise
-        finally:
-            con.close()
+    """One short-lived warehouse connection (ingestion.common.warehouse_connection)."""
+    with warehouse_connection(read_only) as (con, postgres):
+        yield Warehouse(con, postgres)
 
 
 def read_decisions_file(path: str | Path) -> list[dict[str, Any]]:

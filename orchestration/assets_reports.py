@@ -13,12 +13,12 @@ On PostgreSQL there is no DuckDB copy to publish: BI tools connect as the ``bi_r
 """
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
+from ingestion.common import is_postgres
 from orchestration.assets_dlt import WAREHOUSE_POOL
 
 GROUP = "reports"
@@ -39,10 +39,6 @@ def _upstream_keys(manifest_path: Path) -> list[dg.AssetKey]:
         ):
             keys.append(dg.AssetKey([schema, name]))
     return sorted(keys, key=lambda k: k.path)
-
-
-def _on_postgres() -> bool:
-    return os.environ.get("CONFORM_DESTINATION", "duckdb") == "postgres"
 
 
 class ReportConfig(dg.Config):
@@ -72,7 +68,7 @@ def build_report_assets(
         "reference.utilization_targets and the freshness and check results the report shows.",
     )
     def bi_warehouse(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        if _on_postgres():
+        if is_postgres():
             context.log.info("PostgreSQL warehouse: BI tools connect as bi_reader; no copy")
             return dg.MaterializeResult(metadata={"published": False, "engine": "postgres"})
         from reports.publish import publish
@@ -106,7 +102,7 @@ def build_report_assets(
     def executive_report(
         context: dg.AssetExecutionContext, config: ReportConfig
     ) -> dg.MaterializeResult:
-        if _on_postgres():
+        if is_postgres():
             context.log.info("PostgreSQL warehouse: no published DuckDB copy to render from")
             return dg.MaterializeResult(metadata={"rendered": False, "engine": "postgres"})
         from reports.data import Period, load

@@ -8,12 +8,11 @@ Queries are written with ``?`` placeholders and translated for psycopg2.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from ingestion.common import warehouse_path
+from ingestion.common import warehouse_connection
 
 SCHEMA = "reverse_sync"
 SYNC_SCHEMA = "sync"
@@ -104,10 +103,6 @@ KEYS: dict[str, int] = {
 }
 
 
-def is_postgres() -> bool:
-    return os.environ.get("CONFORM_DESTINATION", "duckdb") == "postgres"
-
-
 class Warehouse:
     """One open connection: parameterised queries in DuckDB's ``?`` style on both engines."""
 
@@ -181,43 +176,9 @@ class Warehouse:
 
 @contextmanager
 def connect(read_only: bool = False) -> Iterator[Warehouse]:
-    """One short-lived connection; committed on success, rolled back on error, closed always."""
-    if is_postgres():
-        import psycopg2
-
-        uri = os.environ.get("DESTINATION__POSTGRES__CREDENTIALS", "")
-        if not uri:
-            raise RuntimeError(
-                "CONFORM_DESTINATION=postgres needs DESTINATION__POSTGRES__CREDENTIALS"
-            )
-        con = psycopg2.connect(uri)
-        try:
-            yield Warehouse(con, True)
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
-        finally:
-            con.close()
-        return
-    import duckdb
-
-    path = warehouse_path()
-    if read_only and not path.exists():
-        raise RuntimeError(f"no warehouse at {path}: run `conform run` first")
-    con = duckdb.connect(str(path), read_only=read_only)
-    try:
-        if not read_only:
-            con.execute("begin transaction")
-        yield Warehouse(con, False)
-        if not read_only:
-            con.execute("commit")
-    except BaseException:
-        if not read_only:
-            con.execute("rollback")
-        raise
-    finally:
-        con.close()
+    """One short-lived warehouse connection (ingestion.common.warehouse_connection)."""
+    with warehouse_connection(read_only) as (con, postgres):
+        yield Warehouse(con, postgres)
 
 
 def read_model(db: Warehouse, model: str) -> list[dict[str, Any]] | None:
